@@ -1,0 +1,131 @@
+package filter
+
+import (
+	"github.com/sysgate/sysgate/bpf"
+	"github.com/sysgate/sysgate/policy"
+)
+
+// splits returns the optimal alphabetic binary search tree over the
+// intervals by weight: split[i][j] is the last interval of the left
+// subtree of the range i..j. Each internal node is one "jge" on the first
+// number of its right subtree, so a leaf's depth is the number of tests
+// to reach it and the tree minimises the sum of weight × depth. Knuth's
+// monotone split bound makes this O(n²).
+func splits(iv []interval) [][]int {
+	n := len(iv)
+	prefix := make([]float64, n+1)
+	for i, x := range iv {
+		prefix[i+1] = prefix[i] + x.weight
+	}
+	cost := make([][]float64, n)
+	split := make([][]int, n)
+	for i := range cost {
+		cost[i] = make([]float64, n)
+		split[i] = make([]int, n)
+		split[i][i] = i
+	}
+	for length := 2; length <= n; length++ {
+		for i := 0; i+length-1 < n; i++ {
+			j := i + length - 1
+			lo, hi := i, j-1
+			if length > 2 {
+				lo, hi = split[i][j-1], split[i+1][j]
+				if hi > j-1 {
+					hi = j - 1
+				}
+				if lo < i {
+					lo = i
+				}
+			}
+			best, bestK := -1.0, lo
+			for k := lo; k <= hi; k++ {
+				c := cost[i][k] + cost[k+1][j]
+				if best < 0 || c < best {
+					best, bestK = c, k
+				}
+			}
+			cost[i][j] = best + prefix[j+1] - prefix[i]
+			split[i][j] = bestK
+		}
+	}
+	return split
+}
+
+// tree places the dispatch over iv[i..j] and returns its entry address;
+// the blocks must be placed already.
+func (c *compiler) tree(iv []interval, split [][]int, i, j int) int {
+	if i == j {
+		return c.blocks[iv[i].block].addr
+	}
+	k := split[i][j]
+	right := c.tree(iv, split, k+1, j)
+	left := c.tree(iv, split, i, k)
+	return c.e.cond(bpf.JumpJGE, iv[k+1].lo, right, left)
+}
+
+// placeBlock places the code of a decision list (once) and records its address.
+func (c *compiler) placeBlock(b *block, rets map[uint32]int) {
+	if b.emitted {
+		return
+	}
+	at := c.retAddr(b.final, rets)
+	for i := len(b.entries) - 1; i >= 0; i-- {
+		en := b.entries[i]
+		at = c.expr(en.cond, c.retAddr(en.action, rets), at)
+	}
+	b.addr, b.emitted = at, true
+}
+
+func (c *compiler) retAddr(a policy.Action, rets map[uint32]int) int {
+	v := a.Ret()
+	if at, ok := rets[v]; ok {
+		return at
+	}
+	at := c.e.ret(v)
+	rets[v] = at
+	return at
+}
+
+func (c *compiler) compile() ([]bpf.Instruction, error) {
+	c.blockIdx = map[string]int{}
+	ds := c.dispatches()
+	badArch := c.constBlock(c.p.BadArch)
+
+	// Returns and blocks go last, the blocks that argument checks need
+	// ahead of the plain returns, so that trees jump forward to them.
+	rets := map[uint32]int{}
+	used := make([]bool, len(c.blocks))
+	used[badArch] = true
+	for _, d := range ds {
+		for _, x := range d.intervals {
+			used[x.block] = true
+		}
+	}
+	// Constant blocks first (they are single returns), then the others.
+	for pass := 0; pass < 2; pass++ {
+		for i, b := range c.blocks {
+			if used[i] && (len(b.entries) == 0) == (pass == 0) {
+				c.placeBlock(b, rets)
+			}
+		}
+	}
+
+	// Arch dispatch: the native audit arch first, then the others; an
+	// unexpected arch gets BadArch.
+	next := c.blocks[badArch].addr
+	for i := len(ds) - 1; i >= 0; i-- {
+		d := ds[i]
+		split := splits(d.intervals)
+		entry := c.tree(d.intervals, split, 0, len(d.intervals)-1)
+		if len(d.intervals) > 1 {
+			entry = c.e.load(bpf.OffsetNr)
+		}
+		next = c.e.cond(bpf.JumpJEQ, d.audit, entry, next)
+	}
+	c.e.load(bpf.OffsetArch)
+	prog := prune(c.e.program())
+	if len(prog) > bpf.MaxInstructions {
+		return nil, fmtTooLong(len(prog))
+	}
+	return prog, nil
+}

@@ -1,0 +1,7 @@
+//go:build !amd64
+
+package victim
+
+import "syscall"
+
+func int80(nr, a1, a2, a3 uintptr) (uintptr, syscall.Errno) { return 0, syscall.ENOSYS }

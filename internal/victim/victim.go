@@ -1,0 +1,88 @@
+// Package victim is a target program for real-kernel tests: a test binary
+// re-executes itself with [Env] set, and [Main] performs the syscalls its
+// arguments ask for and prints what the kernel returned, one line each.
+package victim
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"syscall"
+)
+
+// Env names the environment variable that turns a test binary into the victim.
+const Env = "SYSGATE_TEST_VICTIM"
+
+// MaybeRun runs the victim and exits if this process was started as one.
+func MaybeRun() {
+	if os.Getenv(Env) != "1" {
+		return
+	}
+	os.Exit(Main(os.Args[1:]))
+}
+
+// Main executes the steps in args: "syscall NR [ARG...]" for the native
+// ABI, "int80 NR [ARG...]" for the i386 ABI through int 0x80 (x86_64
+// only), "status" to print /proc/self/status lines about seccomp. Steps
+// are separated by "--". It prints "ret=R errno=E" per syscall.
+func Main(args []string) int {
+	for len(args) > 0 {
+		step := args
+		for i, a := range args {
+			if a == "--" {
+				step, args = args[:i], args[i+1:]
+				break
+			}
+		}
+		if len(step) == len(args) {
+			args = nil
+		}
+		if err := do(step); err != nil {
+			fmt.Fprintln(os.Stderr, "victim:", err)
+			return 2
+		}
+	}
+	return 0
+}
+
+func do(step []string) error {
+	if len(step) == 0 {
+		return nil
+	}
+	switch step[0] {
+	case "status":
+		b, err := os.ReadFile("/proc/self/status")
+		if err != nil {
+			return err
+		}
+		os.Stdout.Write(b)
+		return nil
+	case "syscall", "int80":
+		if len(step) < 2 {
+			return fmt.Errorf("%s: want a number", step[0])
+		}
+		var v [7]uintptr
+		for i, s := range step[1:] {
+			if i >= len(v) {
+				return fmt.Errorf("too many arguments")
+			}
+			n, err := strconv.ParseUint(s, 0, 64)
+			if err != nil {
+				return err
+			}
+			v[i] = uintptr(n)
+		}
+		var r uintptr
+		var e syscall.Errno
+		if step[0] == "int80" {
+			r, e = int80(v[0], v[1], v[2], v[3])
+		} else {
+			var r2 uintptr
+			r, r2, e = syscall.RawSyscall6(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
+			_ = r2
+		}
+		fmt.Printf("ret=%d errno=%d\n", int64(r), int(e))
+		return nil
+	}
+	return fmt.Errorf("unknown step %q", step[0])
+}

@@ -1,0 +1,30 @@
+package syscalls
+
+import (
+	"sort"
+	"strings"
+)
+
+// Class returns the members of a syscall class as strace names it, sorted:
+// "%file" or "file", "%network" (or "%net"), "%process", "%signal", "%ipc",
+// "%desc", "%memory", "%creds", "%clock", "%pure", "%stat", "%lstat",
+// "%fstat", "%%stat", "%statfs", "%fstatfs", "%%statfs". A syscall belongs to
+// a class when strace's table of any ABI gives it the class's flag, so a
+// member need not exist on every ABI. The slice is a copy.
+func Class(name string) ([]string, bool) {
+	members, ok := classTable[strings.TrimPrefix(name, "%")]
+	if !ok {
+		return nil, false
+	}
+	return append([]string(nil), members...), true
+}
+
+// Classes returns the class names with their leading '%', sorted.
+func Classes() []string {
+	out := make([]string, 0, len(classTable))
+	for name := range classTable {
+		out = append(out, "%"+name)
+	}
+	sort.Strings(out)
+	return out
+}
