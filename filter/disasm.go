@@ -111,3 +111,15 @@ func Disassemble(p *Program) string {
 	order := p.Arch.ByteOrder()
 	return bpf.Disassemble(p.Instructions, bpf.DisasmOptions{Order: order, Annotate: Annotator(p.Instructions, order)})
 }
+
+// Dot renders the program's decision graph for Graphviz, one node per
+// basic block, labelled like [Disassemble].
+func Dot(p *Program) string {
+	order := p.Arch.ByteOrder()
+	return bpf.Dot(p.Instructions, bpf.DotOptions{
+		Name:        "seccomp_" + p.Arch.Name,
+		Order:       order,
+		Label:       Annotator(p.Instructions, order),
+		BasicBlocks: true,
+	})
+}

@@ -10,34 +10,10 @@ func fmtTooLong(n int) error {
 	return fmt.Errorf("compiled program has %d instructions: %w; split the policy or use fewer argument conditions", n, ErrTooLong)
 }
 
-// successors returns the pcs that can follow pc.
-func successors(prog []bpf.Instruction, pc int) []int {
-	ins := prog[pc]
-	switch {
-	case ins.Class() == bpf.ClassRET:
-		return nil
-	case ins.Class() == bpf.ClassJMP && ins.Op&0xf0 == bpf.JumpJA:
-		return []int{pc + 1 + int(ins.K)}
-	case ins.IsConditionalJump():
-		return []int{pc + 1 + int(ins.Jt), pc + 1 + int(ins.Jf)}
-	}
-	return []int{pc + 1}
-}
-
 // prune drops the instructions that no path reaches (returns of verdicts
 // whose conditions folded away, say), so the program has no dead code.
 func prune(prog []bpf.Instruction) []bpf.Instruction {
-	reach := make([]bool, len(prog))
-	stack := []int{0}
-	for len(stack) > 0 {
-		pc := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if pc >= len(prog) || reach[pc] {
-			continue
-		}
-		reach[pc] = true
-		stack = append(stack, successors(prog, pc)...)
-	}
+	reach := bpf.Reachable(prog)
 	newPC := make([]int, len(prog)+1)
 	n := 0
 	for pc := range prog {

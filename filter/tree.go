@@ -6,46 +6,38 @@ import (
 )
 
 // splits returns the optimal alphabetic binary search tree over the
-// intervals by weight: split[i][j] is the last interval of the left
+// intervals by weight: split[i*n+j] is the last interval of the left
 // subtree of the range i..j. Each internal node is one "jge" on the first
 // number of its right subtree, so a leaf's depth is the number of tests
 // to reach it and the tree minimises the sum of weight × depth. Knuth's
 // monotone split bound makes this O(n²).
-func splits(iv []interval) [][]int {
+func splits(iv []interval) []int32 {
 	n := len(iv)
 	prefix := make([]float64, n+1)
 	for i, x := range iv {
 		prefix[i+1] = prefix[i] + x.weight
 	}
-	cost := make([][]float64, n)
-	split := make([][]int, n)
-	for i := range cost {
-		cost[i] = make([]float64, n)
-		split[i] = make([]int, n)
-		split[i][i] = i
+	// cost and split are n×n, stored flat: [i*n+j].
+	cost := make([]float64, n*n)
+	split := make([]int32, n*n)
+	for i := range n {
+		split[i*n+i] = int32(i)
 	}
 	for length := 2; length <= n; length++ {
 		for i := 0; i+length-1 < n; i++ {
 			j := i + length - 1
 			lo, hi := i, j-1
 			if length > 2 {
-				lo, hi = split[i][j-1], split[i+1][j]
-				if hi > j-1 {
-					hi = j - 1
-				}
-				if lo < i {
-					lo = i
-				}
+				lo, hi = int(split[i*n+j-1]), min(int(split[(i+1)*n+j]), j-1)
 			}
-			best, bestK := -1.0, lo
-			for k := lo; k <= hi; k++ {
-				c := cost[i][k] + cost[k+1][j]
-				if best < 0 || c < best {
+			best, bestK := cost[i*n+lo]+cost[(lo+1)*n+j], lo
+			for k := lo + 1; k <= hi; k++ {
+				if c := cost[i*n+k] + cost[(k+1)*n+j]; c < best {
 					best, bestK = c, k
 				}
 			}
-			cost[i][j] = best + prefix[j+1] - prefix[i]
-			split[i][j] = bestK
+			cost[i*n+j] = best + prefix[j+1] - prefix[i]
+			split[i*n+j] = int32(bestK)
 		}
 	}
 	return split
@@ -53,11 +45,11 @@ func splits(iv []interval) [][]int {
 
 // tree places the dispatch over iv[i..j] and returns its entry address;
 // the blocks must be placed already.
-func (c *compiler) tree(iv []interval, split [][]int, i, j int) int {
+func (c *compiler) tree(iv []interval, split []int32, i, j int) int {
 	if i == j {
 		return c.blocks[iv[i].block].addr
 	}
-	k := split[i][j]
+	k := int(split[i*len(iv)+j])
 	right := c.tree(iv, split, k+1, j)
 	left := c.tree(iv, split, i, k)
 	return c.e.cond(bpf.JumpJGE, iv[k+1].lo, right, left)
