@@ -465,7 +465,13 @@ func (p *parser) instruction() (Instruction, []fixup, error) {
 	}
 	switch m {
 	case "ld", "ldh", "ldb":
-		size := map[string]uint16{"ld": SizeW, "ldh": SizeH, "ldb": SizeB}[m]
+		size := SizeW
+		switch m {
+		case "ldh":
+			size = SizeH
+		case "ldb":
+			size = SizeB
+		}
 		switch {
 		case p.accept("["):
 			k, ind, err := p.bracketed()

@@ -8,8 +8,8 @@ package bpf
 
 // Fields an opcode reads, beyond the opcode itself.
 const (
-	useK  = 1 << iota // K is an operand
-	useJ              // Jt and Jf are jump offsets
+	useK = 1 << iota // K is an operand
+	useJ             // Jt and Jf are jump offsets
 )
 
 type opInfo struct {

@@ -25,9 +25,9 @@ type Result struct {
 //
 // Run checks each instruction as it reaches it and returns a
 // [*ProgramError] for one the kernel would have refused (an opcode seccomp
-// does not allow, a load outside seccomp_data, a jump past the end, a
-// scratch cell read before written, ...) or when the program runs off its
-// end. A program that passes [Validate] never makes Run fail.
+// does not allow, such as mod or ldh; a load outside seccomp_data; a jump
+// past the end; a scratch cell read before written, ...) or when the
+// program runs off its end. A program that passes [Validate] never makes Run fail.
 //
 // Run does not allocate.
 func Run(prog []Instruction, data []byte, order ByteOrder) (Result, error) {
@@ -114,20 +114,18 @@ func seccompWords(w *[16]uint32, d *SeccompData, order ByteOrder) error {
 	switch order {
 	case nil:
 		return fmt.Errorf("no byte order given")
-	case binary.LittleEndian, binary.BigEndian:
-		big := order == binary.BigEndian
-		put := func(i int, v uint64) {
-			lo, hi := uint32(v), uint32(v>>32)
-			if big {
-				w[i], w[i+1] = hi, lo
-			} else {
-				w[i], w[i+1] = lo, hi
-			}
-		}
+	case binary.LittleEndian:
 		w[0], w[1] = d.Nr, d.Arch
-		put(2, d.InstructionPointer)
+		w[2], w[3] = uint32(d.InstructionPointer), uint32(d.InstructionPointer>>32)
 		for i, a := range d.Args {
-			put(4+2*i, a)
+			w[4+2*i], w[5+2*i] = uint32(a), uint32(a>>32)
+		}
+		return nil
+	case binary.BigEndian:
+		w[0], w[1] = d.Nr, d.Arch
+		w[2], w[3] = uint32(d.InstructionPointer>>32), uint32(d.InstructionPointer)
+		for i, a := range d.Args {
+			w[4+2*i], w[5+2*i] = uint32(a>>32), uint32(a)
 		}
 		return nil
 	default:
@@ -163,33 +161,47 @@ func run(prog []Instruction, w *[16]uint32, hits []uint32, path *[]int) (Result,
 			*path = append(*path, pc)
 		}
 		k := ins.K
-		switch ins.Op {
-		case ClassLD | SizeW | ModeABS:
-			if k >= SeccompDataSize || k&3 != 0 {
-				return result(0, executed, path), loadErr(pc, k)
-			}
-			a = w[k>>2]
-		case ClassLD | ModeIMM:
-			a = k
-		case ClassLDX | ModeIMM:
-			x = k
-		case ClassLD | SizeW | ModeLEN:
-			a = SeccompDataSize
-		case ClassLDX | SizeW | ModeLEN:
-			x = SeccompDataSize
-		case ClassLD | ModeMEM, ClassLDX | ModeMEM:
-			if k >= 16 {
-				return result(0, executed, path), memIndexErr(pc, k)
-			}
-			if memValid&(1<<k) == 0 {
-				return result(0, executed, path), progErr(pc, "%s reads M[%d] before any store to it", ins, k)
-			}
-			if ins.Op == ClassLD|ModeMEM {
+		// Dispatch on the class first: a dense switch the compiler turns
+		// into a jump table, then on the exact opcode, since the kernel
+		// refuses any stray bit.
+		switch ins.Op & 0x07 {
+		case ClassLD:
+			switch ins.Op {
+			case ClassLD | SizeW | ModeABS:
+				if k >= SeccompDataSize || k&3 != 0 {
+					return result(0, executed, path), loadErr(pc, k)
+				}
+				a = w[k>>2]
+			case ClassLD | ModeIMM:
+				a = k
+			case ClassLD | SizeW | ModeLEN:
+				a = SeccompDataSize
+			case ClassLD | ModeMEM:
+				if err := checkMem(pc, ins, memValid); err != nil {
+					return result(0, executed, path), err
+				}
 				a = mem[k]
-			} else {
+			default:
+				return result(0, executed, path), opErr(pc, ins)
+			}
+		case ClassLDX:
+			switch ins.Op {
+			case ClassLDX | ModeIMM:
+				x = k
+			case ClassLDX | SizeW | ModeLEN:
+				x = SeccompDataSize
+			case ClassLDX | ModeMEM:
+				if err := checkMem(pc, ins, memValid); err != nil {
+					return result(0, executed, path), err
+				}
 				x = mem[k]
+			default:
+				return result(0, executed, path), opErr(pc, ins)
 			}
 		case ClassST, ClassSTX:
+			if ins.Op > ClassSTX {
+				return result(0, executed, path), opErr(pc, ins)
+			}
 			if k >= 16 {
 				return result(0, executed, path), memIndexErr(pc, k)
 			}
@@ -199,67 +211,62 @@ func run(prog []Instruction, w *[16]uint32, hits []uint32, path *[]int) (Result,
 				mem[k] = x
 			}
 			memValid |= 1 << k
-		case ClassALU | AluADD | SrcK:
-			a += k
-		case ClassALU | AluADD | SrcX:
-			a += x
-		case ClassALU | AluSUB | SrcK:
-			a -= k
-		case ClassALU | AluSUB | SrcX:
-			a -= x
-		case ClassALU | AluMUL | SrcK:
-			a *= k
-		case ClassALU | AluMUL | SrcX:
-			a *= x
-		case ClassALU | AluDIV | SrcK:
-			if k == 0 {
-				return result(0, executed, path), progErr(pc, "division by constant zero")
+		case ClassALU:
+			if !info(ins.Op).seccomp {
+				return result(0, executed, path), opErr(pc, ins)
 			}
-			a /= k
-		case ClassALU | AluDIV | SrcX:
-			if x == 0 {
-				// bpf_convert_filter: "for cBPF programs, this was
-				// always return 0".
-				return result(0, executed, path), nil
+			v := k
+			if ins.Op&SrcX != 0 {
+				v = x
 			}
-			a /= x
-		case ClassALU | AluAND | SrcK:
-			a &= k
-		case ClassALU | AluAND | SrcX:
-			a &= x
-		case ClassALU | AluOR | SrcK:
-			a |= k
-		case ClassALU | AluOR | SrcX:
-			a |= x
-		case ClassALU | AluXOR | SrcK:
-			a ^= k
-		case ClassALU | AluXOR | SrcX:
-			a ^= x
-		case ClassALU | AluLSH | SrcK:
-			if k >= 32 {
-				return result(0, executed, path), shiftErr(pc, k)
+			switch ins.Op & 0xf0 {
+			case AluADD:
+				a += v
+			case AluSUB:
+				a -= v
+			case AluMUL:
+				a *= v
+			case AluDIV:
+				if v == 0 {
+					if ins.Op&SrcX == 0 {
+						return result(0, executed, path), progErr(pc, "division by constant zero")
+					}
+					// bpf_convert_filter: "for cBPF programs, this was
+					// always return 0".
+					return result(0, executed, path), nil
+				}
+				a /= v
+			case AluAND:
+				a &= v
+			case AluOR:
+				a |= v
+			case AluXOR:
+				a ^= v
+			case AluLSH, AluRSH:
+				if ins.Op&SrcX == 0 && k >= 32 {
+					return result(0, executed, path), shiftErr(pc, k)
+				}
+				// Shifts by X use the low 5 bits, as the kernel's
+				// interpreter and the JITs do.
+				if ins.Op&0xf0 == AluLSH {
+					a <<= v & 31
+				} else {
+					a >>= v & 31
+				}
+			case AluNEG:
+				a = -a
 			}
-			a <<= k
-		case ClassALU | AluLSH | SrcX:
-			a <<= x & 31
-		case ClassALU | AluRSH | SrcK:
-			if k >= 32 {
-				return result(0, executed, path), shiftErr(pc, k)
+		case ClassJMP:
+			if ins.Op == ClassJMP|JumpJA {
+				if uint64(k) >= uint64(n-pc-1) {
+					return result(0, executed, path), jumpErr(pc, uint64(pc)+1+uint64(k), n)
+				}
+				pc += int(k)
+				continue
 			}
-			a >>= k
-		case ClassALU | AluRSH | SrcX:
-			a >>= x & 31
-		case ClassALU | AluNEG:
-			a = -a
-		case ClassJMP | JumpJA:
-			if uint64(k) >= uint64(n-pc-1) {
-				return result(0, executed, path), jumpErr(pc, uint64(pc)+1+uint64(k), n)
+			if !info(ins.Op).known {
+				return result(0, executed, path), opErr(pc, ins)
 			}
-			pc += int(k)
-		case ClassJMP | JumpJEQ | SrcK, ClassJMP | JumpJEQ | SrcX,
-			ClassJMP | JumpJGT | SrcK, ClassJMP | JumpJGT | SrcX,
-			ClassJMP | JumpJGE | SrcK, ClassJMP | JumpJGE | SrcX,
-			ClassJMP | JumpJSET | SrcK, ClassJMP | JumpJSET | SrcX:
 			v := k
 			if ins.Op&SrcX != 0 {
 				v = x
@@ -283,16 +290,23 @@ func run(prog []Instruction, w *[16]uint32, hits []uint32, path *[]int) (Result,
 				return result(0, executed, path), jumpErr(pc, uint64(pc+off+1), n)
 			}
 			pc += off
-		case ClassRET | RetK:
-			return result(k, executed, path), nil
-		case ClassRET | RetA:
-			return result(a, executed, path), nil
-		case ClassMISC | MiscTAX:
-			x = a
-		case ClassMISC | MiscTXA:
-			a = x
-		default:
+		case ClassRET:
+			switch ins.Op {
+			case ClassRET | RetK:
+				return result(k, executed, path), nil
+			case ClassRET | RetA:
+				return result(a, executed, path), nil
+			}
 			return result(0, executed, path), opErr(pc, ins)
+		case ClassMISC:
+			switch ins.Op {
+			case ClassMISC | MiscTAX:
+				x = a
+			case ClassMISC | MiscTXA:
+				a = x
+			default:
+				return result(0, executed, path), opErr(pc, ins)
+			}
 		}
 	}
 	return result(0, executed, path), progErr(n-1, "program runs off its end after %s", prog[n-1])
@@ -304,6 +318,17 @@ func result(ret uint32, executed int, path *[]int) Result {
 		r.Path = *path
 	}
 	return r
+}
+
+// checkMem checks a scratch load: the cell exists and was written.
+func checkMem(pc int, ins Instruction, valid uint16) error {
+	if ins.K >= 16 {
+		return memIndexErr(pc, ins.K)
+	}
+	if valid&(1<<ins.K) == 0 {
+		return progErr(pc, "%s reads M[%d] before any store to it", ins, ins.K)
+	}
+	return nil
 }
 
 func loadErr(pc int, k uint32) *ProgramError {

@@ -3,8 +3,8 @@ package bpf
 import (
 	"encoding/binary"
 	"fmt"
-	"strings"
 	"math/rand/v2"
+	"strings"
 	"testing"
 )
 

@@ -20,6 +20,23 @@ package bpf
 // The kernel accepts unreachable instructions and so does Validate; see
 // [Reachable].
 func Validate(prog []Instruction) error {
+	if err := validateClassic(prog); err != nil {
+		return err
+	}
+	for pc, ins := range prog {
+		if !info(ins.Op).seccomp {
+			return opErr(pc, ins)
+		}
+		if ins.Op == ClassLD|SizeW|ModeABS && (ins.K >= SeccompDataSize || ins.K&3 != 0) {
+			return loadErr(pc, ins.K)
+		}
+	}
+	return nil
+}
+
+// validateClassic is bpf_check_classic: what any classic BPF program,
+// socket filter or seccomp filter, must pass.
+func validateClassic(prog []Instruction) error {
 	n := len(prog)
 	if n == 0 {
 		return progErr(-1, "empty program")
@@ -35,18 +52,7 @@ func Validate(prog []Instruction) error {
 	if last := prog[n-1].Op; last != ClassRET|RetK && last != ClassRET|RetA {
 		return progErr(n-1, "the last instruction is %s, it must be ret", prog[n-1])
 	}
-	if err := checkScratch(prog); err != nil {
-		return err
-	}
-	for pc, ins := range prog {
-		if !info(ins.Op).seccomp {
-			return opErr(pc, ins)
-		}
-		if ins.Op == ClassLD|SizeW|ModeABS && (ins.K >= SeccompDataSize || ins.K&3 != 0) {
-			return loadErr(pc, ins.K)
-		}
-	}
-	return nil
+	return checkScratch(prog)
 }
 
 // checkClassic is the per-instruction part of bpf_check_classic.
