@@ -98,7 +98,7 @@ type block struct {
 	entries []entry
 	final   policy.Action
 	key     string
-	addr    int  // reversed index of the block's first instruction, once emitted
+	addr    int // reversed index of the block's first instruction, once emitted
 	emitted bool
 }
 

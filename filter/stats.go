@@ -111,4 +111,3 @@ func (s Stats) String() string {
 	fmt.Fprintf(&b, "executed, uncached:     %v\n", s.Uncached)
 	return b.String()
 }
-
