@@ -4,6 +4,7 @@
 package victim
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -21,10 +22,17 @@ func MaybeRun() {
 	os.Exit(Main(os.Args[1:]))
 }
 
+// ExitNoI386 is the exit status of [Main] when an "i386" step finds no i386
+// syscall ABI on this machine (see [HaveI386]); it prints why on stderr.
+const ExitNoI386 = 3
+
 // Main executes the steps in args: "syscall NR [ARG...]" for the native
-// ABI, "int80 NR [ARG...]" for the i386 ABI through int 0x80 (x86_64
-// only), "status" to print /proc/self/status lines about seccomp. Steps
-// are separated by "--". It prints "ret=R errno=E" per syscall.
+// ABI; "i386 NR [ARG...]" for the i386 ABI through [I386Syscall], exiting
+// with [ExitNoI386] where the machine has none; "int80 NR [ARG...]" for
+// int $0x80 itself, which takes SIGSEGV where [HaveI386] fails (the Go
+// runtime then aborts with "fatal error: fault", exit status 2); "status"
+// to print /proc/self/status. Steps are separated by "--". It prints
+// "ret=R errno=E" per syscall.
 func Main(args []string) int {
 	for len(args) > 0 {
 		step := args
@@ -39,6 +47,9 @@ func Main(args []string) int {
 		}
 		if err := do(step); err != nil {
 			fmt.Fprintln(os.Stderr, "victim:", err)
+			if errors.Is(err, ErrNoI386) {
+				return ExitNoI386
+			}
 			return 2
 		}
 	}
@@ -57,7 +68,7 @@ func do(step []string) error {
 		}
 		os.Stdout.Write(b)
 		return nil
-	case "syscall", "int80":
+	case "syscall", "int80", "i386":
 		if len(step) < 2 {
 			return fmt.Errorf("%s: want a number", step[0])
 		}
@@ -74,9 +85,18 @@ func do(step []string) error {
 		}
 		var r uintptr
 		var e syscall.Errno
-		if step[0] == "int80" {
+		if step[0] != "syscall" && len(step) > 5 {
+			return fmt.Errorf("%s: at most 3 arguments", step[0])
+		}
+		switch step[0] {
+		case "i386":
+			var err error
+			if r, e, err = i386(v[0], v[1], v[2], v[3]); err != nil {
+				return err
+			}
+		case "int80":
 			r, e = int80(v[0], v[1], v[2], v[3])
-		} else {
+		default:
 			var r2 uintptr
 			r, r2, e = syscall.RawSyscall6(v[0], v[1], v[2], v[3], v[4], v[5], v[6])
 			_ = r2
