@@ -14,8 +14,16 @@ import (
 // Env names the environment variable that turns a test binary into the victim.
 const Env = "SYSGATE_TEST_VICTIM"
 
+// Arg, as the first argument, also makes a test binary the victim: for
+// targets started by a program (sysgate run) whose own environment the
+// victim would otherwise share.
+const Arg = "sysgate-test-victim"
+
 // MaybeRun runs the victim and exits if this process was started as one.
 func MaybeRun() {
+	if len(os.Args) > 1 && os.Args[1] == Arg {
+		os.Exit(Main(os.Args[2:]))
+	}
 	if os.Getenv(Env) != "1" {
 		return
 	}

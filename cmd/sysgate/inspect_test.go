@@ -1,0 +1,179 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sysgate/sysgate/bpf"
+	"github.com/sysgate/sysgate/policies"
+	"github.com/sysgate/sysgate/policy"
+	"github.com/sysgate/sysgate/runner"
+	"github.com/sysgate/sysgate/syscalls"
+)
+
+// descendant waits for a descendant of pid whose comm is name.
+func descendant(t *testing.T, pid int, name string) int {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		queue := []int{pid}
+		for len(queue) > 0 {
+			p := queue[0]
+			queue = queue[1:]
+			b, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/task/" + strconv.Itoa(p) + "/children")
+			for _, f := range strings.Fields(string(b)) {
+				c, _ := strconv.Atoi(f)
+				comm, _ := os.ReadFile("/proc/" + f + "/comm")
+				if strings.TrimSpace(string(comm)) == name {
+					return c
+				}
+				queue = append(queue, c)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("no descendant %q of pid %d appeared", name, pid)
+	return 0
+}
+
+// compiled is the program "sysgate run" installs for a policy.
+func compiled(t *testing.T, src []byte, file string) []bpf.Instruction {
+	t.Helper()
+	p, _, err := policy.Parse(src, file, policy.Options{Arch: syscalls.Native()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := runner.Prepare(p, syscalls.Native(), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return prog.Instructions
+}
+
+type inspected struct {
+	Seccomp    string `json:"seccomp"`
+	Filters    int    `json:"filters"`
+	NoNewPrivs bool   `json:"no_new_privs"`
+	Programs   []struct {
+		Index        int `json:"index"`
+		Instructions []struct {
+			Code   uint16 `json:"code"`
+			Jt, Jf uint8
+			K      uint32 `json:"k"`
+		} `json:"instructions"`
+	} `json:"programs"`
+}
+
+func (r *inspected) program(i int) []bpf.Instruction {
+	var out []bpf.Instruction
+	for _, x := range r.Programs[i].Instructions {
+		out = append(out, bpf.Instruction{Op: x.Code, Jt: x.Jt, Jf: x.Jf, K: x.K})
+	}
+	return out
+}
+
+func sameProgram(a, b []bpf.Instruction) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if bpf.Canonical(a[i : i+1])[0] != bpf.Canonical(b[i : i+1])[0] {
+			return false
+		}
+	}
+	return true
+}
+
+const inspectPolicy = `default: allow
+rules:
+  - errno: EACCES
+    syscalls: [getpgid, mount]
+  - allow: personality
+    when: arg0 == 0
+  - errno: EPERM
+    syscalls: [personality]
+`
+
+func TestInspect(t *testing.T) {
+	pol := writePolicy(t, inspectPolicy)
+	cmd := sysgateCmd(t, nil, "run", "--policy", pol, "--", "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	target := descendant(t, cmd.Process.Pid, "sleep")
+	defer syscallKill(target)
+
+	out, errOut, code := sysgate(t, nil, "inspect", "--json", strconv.Itoa(target))
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, errOut)
+	}
+	var r inspected
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if r.Seccomp != "filter" || r.Filters != 1 || !r.NoNewPrivs || len(r.Programs) != 1 {
+		t.Fatalf("report %+v", r)
+	}
+	want := compiled(t, []byte(inspectPolicy), pol)
+	if !sameProgram(r.program(0), want) {
+		t.Fatalf("filter read back differs from the compiled one: %d vs %d instructions", len(r.program(0)), len(want))
+	}
+	text, _, code := sysgate(t, nil, "inspect", strconv.Itoa(target))
+	if code != 0 {
+		t.Fatalf("inspect: exit %d", code)
+	}
+	for _, w := range []string{"getpgid", "errno EACCES", "personality"} {
+		if !strings.Contains(text, w) {
+			t.Errorf("text report lacks %q:\n%s", w, text)
+		}
+	}
+	// The target was left running.
+	st, _ := os.ReadFile("/proc/" + strconv.Itoa(target) + "/stat")
+	if f := strings.Fields(string(st)); len(f) < 3 || f[2] == "t" || f[2] == "T" {
+		t.Fatalf("target state after inspect: %s", st)
+	}
+}
+
+func TestInspectStacked(t *testing.T) {
+	pol := writePolicy(t, inspectPolicy)
+	exe, _ := os.Executable()
+	// The outer sysgate (default policy) runs an inner sysgate, which adds
+	// its own filter on top.
+	cmd := sysgateCmd(t, nil, "run", "--", exe, "run", "--policy", pol, "--", "sleep", "30")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Wait()
+	defer cmd.Process.Kill()
+	target := descendant(t, cmd.Process.Pid, "sleep")
+	defer syscallKill(target)
+	out, errOut, code := sysgate(t, nil, "inspect", "--json", strconv.Itoa(target))
+	if code != 0 {
+		t.Fatalf("inspect: exit %d: %s", code, errOut)
+	}
+	var r inspected
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if r.Filters != 2 || len(r.Programs) != 2 {
+		t.Fatalf("filters %d, programs %d", r.Filters, len(r.Programs))
+	}
+	if !sameProgram(r.program(0), compiled(t, policies.Default, "default")) {
+		t.Errorf("oldest filter is not the default policy's")
+	}
+	if !sameProgram(r.program(1), compiled(t, []byte(inspectPolicy), pol)) {
+		t.Errorf("newest filter is not the inner policy's")
+	}
+}
+
+func syscallKill(pid int) {
+	if p, err := os.FindProcess(pid); err == nil {
+		p.Kill()
+	}
+}

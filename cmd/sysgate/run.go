@@ -1,0 +1,72 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+
+	"github.com/sysgate/sysgate/runner"
+)
+
+func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stdout)
+	var pf policyFlags
+	pf.register(fs)
+	policyPath := fs.String("policy", "", "policy `file` (native YAML or Docker/OCI JSON); default: the built-in default policy")
+	logDenied := fs.Bool("log", false, "report every denied syscall on stderr, not only the ones that kill")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() == 0 {
+		return usagef("no program to run")
+	}
+	if pf.arch != "" {
+		return usagef("--arch: run always uses this machine's arch")
+	}
+	path := *policyPath
+	if path == "" {
+		path = "default"
+	}
+	p, arch, err := pf.load(path, stderr)
+	if err != nil {
+		return err
+	}
+	argv := fs.Args()
+	prog, err := exec.LookPath(argv[0])
+	if err != nil {
+		var ee *exec.Error
+		switch {
+		case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
+			fmt.Fprintf(stderr, "sysgate run: %s: command not found\n", argv[0])
+			return &exitError{127}
+		case errors.Is(err, fs.ErrNotExist):
+			fmt.Fprintf(stderr, "sysgate run: %s: no such file or directory\n", argv[0])
+			return &exitError{127}
+		}
+		fmt.Fprintf(stderr, "sysgate run: %v\n", err)
+		return &exitError{126}
+	}
+	res, err := runner.Run(ctx, runner.Options{
+		Policy: p, Arch: arch, Log: *logDenied,
+		Path: prog, Args: argv, Env: os.Environ(),
+		Stdin: fileOr(stdin, os.Stdin), Stdout: fileOr(stdout, os.Stdout), Stderr: fileOr(stderr, os.Stderr),
+		Report: stderr,
+	})
+	if err != nil {
+		return err
+	}
+	return &exitError{res.ExitCode}
+}
+
+// fileOr returns w when it is an *os.File (the process's own streams),
+// else def: the target needs real file descriptors.
+func fileOr(w any, def *os.File) *os.File {
+	if f, ok := w.(*os.File); ok {
+		return f
+	}
+	return def
+}

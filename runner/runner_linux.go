@@ -1,0 +1,327 @@
+// Package runner runs a program under a policy: it compiles the policy,
+// launches the target through the sandbox, serves the notifications the
+// policy asks for, and reports, in one line each, the syscalls the policy
+// killed (and, when asked, denied). It is what "sysgate run" does.
+package runner
+
+import (
+	"context"
+
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sysgate/sysgate/bpf"
+	"github.com/sysgate/sysgate/filter"
+	"github.com/sysgate/sysgate/notify"
+	"github.com/sysgate/sysgate/policy"
+	"github.com/sysgate/sysgate/sandbox"
+	"github.com/sysgate/sysgate/syscalls"
+)
+
+// Options say what to run and how.
+type Options struct {
+	Policy *policy.Policy
+	Arch   *syscalls.Arch // native arch to compile for; nil: this machine's
+	// Log reports every syscall the policy denies with an errno too, not
+	// only the ones it kills; the target goes on.
+	Log bool
+
+	Path   string   // resolved program path (exec.LookPath)
+	Args   []string // argv, Args[0] included
+	Env    []string
+	Dir    string
+	Stdin  *os.File
+	Stdout *os.File
+	Stderr *os.File
+
+	// Report receives sysgate's one-line reports ("sysgate: ..."); nil
+	// means os.Stderr.
+	Report io.Writer
+}
+
+// Result is how the target ended.
+type Result struct {
+	State *os.ProcessState
+	// ExitCode is the shell's $? for the target: its status, or 128+signal.
+	// A target that sysgate killed for the policy reads as killed by SIGSYS,
+	// as the kernel's own kill would.
+	ExitCode int
+	// Killed describes the syscall that got the target killed, if any.
+	Killed string
+}
+
+// Prepare compiles the policy for running. Kill verdicts are compiled as
+// user notifications, so that the supervisor can name the syscall and the
+// rule before it kills the target (the kernel's own kill leaves no trace
+// a parent can read); with Log, errno verdicts too, so that they can be
+// reported before the errno is returned. The decision stays the policy's:
+// the supervisor answers from the original policy.
+func Prepare(p *policy.Policy, arch *syscalls.Arch, log bool) (*filter.Program, error) {
+	if arch == nil {
+		arch = syscalls.Native()
+	}
+	native := arch.Family()
+	if err := checkExecve(p, native); err != nil {
+		return nil, err
+	}
+	q := *p
+	q.Default = reported(p.Default, log)
+	q.BadArch = reported(p.BadArch, log)
+	q.Rules = make([]policy.Rule, len(p.Rules))
+	for i, r := range p.Rules {
+		r.Action = reported(r.Action, log)
+		q.Rules[i] = r
+	}
+	q.BuildIndex()
+	return filter.Compile(&q, native, filter.Options{})
+}
+
+// reported maps an action to the one the compiled program uses.
+func reported(a policy.Action, log bool) policy.Action {
+	switch {
+	case a.Kind == policy.KillProcess, a.Kind == policy.KillThread:
+		return policy.Action{Kind: policy.Notify}
+	case log && a.Kind == policy.Errno:
+		return policy.Action{Kind: policy.Notify}
+	}
+	return a
+}
+
+// checkExecve refuses a policy under which the target could not even be
+// started: the launcher's last act is execve.
+func checkExecve(p *policy.Policy, native *syscalls.Arch) error {
+	nr, ok := native.Lookup("execve")
+	if !ok {
+		return nil
+	}
+	a, rule := p.Decide(native.Audit, nr, [6]uint64{})
+	if a.Kind == policy.Allow || a.Kind == policy.Log {
+		return nil
+	}
+	by := "its default verdict"
+	if rule >= 0 {
+		by = "the rule at " + p.Rules[rule].Pos.String()
+	}
+	return fmt.Errorf("the policy gives execve %v (by %s): the program could not even be started", a, by)
+}
+
+// Run starts the target under the policy, serves its notifications,
+// forwards the signals sysgate receives, and waits for it to end.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	prog, err := Prepare(o.Policy, o.Arch, o.Log)
+	if err != nil {
+		return nil, err
+	}
+	report := o.Report
+	if report == nil {
+		report = os.Stderr
+	}
+	needListener := false
+	for _, ins := range prog.Instructions {
+		if ins.Class() == bpf.ClassRET && policy.ActionFromRet(ins.K).Kind == policy.Notify {
+			needListener = true
+		}
+	}
+	s := &supervisor{p: o.Policy, report: report, log: o.Log}
+
+	// Catch signals before the target exists so none is lost; forward
+	// them once it does.
+	sigs := make(chan os.Signal, 16)
+	signal.Notify(sigs, forwarded...)
+	defer signal.Stop(sigs)
+
+	cfg := &sandbox.Config{
+		Path: o.Path, Args: o.Args, Env: o.Env, Dir: o.Dir,
+		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
+		Filters:  [][]bpf.Instruction{prog.Instructions},
+		Listener: needListener,
+	}
+	var serveDone chan error
+	var listener *os.File
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cfg.OnListener = func(l *os.File) {
+		listener = l
+		// Serve from the moment the filter exists: the launcher itself
+		// runs under it until its execve.
+		sup := &notify.Supervisor{Listener: l, Handler: notify.HandlerFunc(s.handle),
+			ErrorLog: func(err error) { fmt.Fprintf(report, "sysgate: supervisor: %v\n", err) }}
+		serveDone = make(chan error, 1)
+		go func() { serveDone <- sup.Serve(sctx) }()
+	}
+	proc, err := sandbox.Start(cfg)
+	if err != nil {
+		cancel()
+		if serveDone != nil {
+			<-serveDone
+			listener.Close()
+		}
+		if k := s.killedMsg(); k != "" {
+			return nil, fmt.Errorf("%w; the launcher was killed: %s", err, k)
+		}
+		return nil, err
+	}
+	s.started.Store(true)
+	s.mainPid = proc.Pid
+
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				proc.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	state, err := proc.Wait()
+	close(done)
+	if serveDone != nil {
+		// The listener hangs up once every task under the filter is gone;
+		// descendants that outlive the target keep it open, so stop
+		// serving now: their notified calls then fail with ENOSYS.
+		cancel()
+		<-serveDone
+		listener.Close()
+	}
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{State: state, ExitCode: sandbox.ExitCode(state), Killed: s.killedMsg()}
+	if res.Killed != "" && s.killedMain.Load() {
+		res.ExitCode = 128 + int(unix.SIGSYS)
+	}
+	return res, nil
+}
+
+// forwarded are the signals sysgate passes on to the target. The target
+// shares sysgate's process group, so a terminal's ^C reaches both; a
+// second SIGINT from sysgate is harmless for the programs that die of
+// the first, and it is what makes "kill -INT <sysgate>" work.
+var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP}
+
+type supervisor struct {
+	p          *policy.Policy
+	report     io.Writer
+	log        bool
+	started    atomic.Bool
+	mainPid    int
+	killedMain atomic.Bool
+
+	mu     sync.Mutex
+	killed string
+}
+
+func (s *supervisor) killedMsg() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.killed
+}
+
+// handle answers one notified call from the original policy's verdict.
+func (s *supervisor) handle(ctx context.Context, r *notify.Request) notify.Response {
+	a, rule := s.p.Decide(r.Arch, r.Nr, r.Args)
+	switch a.Kind {
+	case policy.KillProcess, policy.KillThread:
+		msg := s.describe(r, a, rule)
+		tgid := s.kill(r)
+		s.mu.Lock()
+		if s.killed == "" {
+			s.killed = msg
+		}
+		s.mu.Unlock()
+		if tgid == s.mainPid {
+			s.killedMain.Store(true)
+		}
+		fmt.Fprintf(s.report, "sysgate: killed %s\n", msg)
+		return notify.Errno(syscall.EPERM) // never seen: the caller is dead
+	case policy.Errno:
+		if s.log && s.started.Load() {
+			fmt.Fprintf(s.report, "sysgate: denied %s\n", s.describe(r, a, rule))
+		}
+		return notify.Errno(syscall.Errno(a.Value))
+	case policy.Notify:
+		// A notify rule with no handler attached audits and continues.
+		if s.started.Load() {
+			fmt.Fprintf(s.report, "sysgate: notify %s: continued\n", s.describe(r, a, rule))
+		}
+		return notify.Continue()
+	}
+	return notify.Continue()
+}
+
+// kill kills the thread group of the caller: SECCOMP_RET_KILL_PROCESS
+// semantics (a kill-thread verdict kills the process too: sysgate cannot
+// kill one thread of another process without SIGKILL reaching all of it).
+// The pidfd is opened, then the notification re-checked, so the signal
+// cannot reach a recycled pid.
+func (s *supervisor) kill(r *notify.Request) int {
+	tgid := tgidOf(r.Pid)
+	if tgid <= 0 {
+		return 0
+	}
+	fd, err := unix.PidfdOpen(tgid, 0)
+	if err != nil {
+		return tgid
+	}
+	defer unix.Close(fd)
+	if r.Valid() != nil {
+		return tgid
+	}
+	unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+	return tgid
+}
+
+func tgidOf(tid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+// describe renders a call and the rule that decided it in one line:
+// "pid 12 (ls): mount(0x0, ...) on x86_64: errno EPERM by default.yaml:31:5".
+func (s *supervisor) describe(r *notify.Request, a policy.Action, rule int) string {
+	arch, allowed := s.p.Surface(r.Arch, r.Nr)
+	name := fmt.Sprintf("syscall %d", r.Nr)
+	archName := fmt.Sprintf("arch %#x", r.Arch)
+	if arch != nil {
+		archName = arch.Name
+		if n, ok := arch.SyscallName(r.Nr); ok {
+			name = n
+		}
+	}
+	args := make([]string, 6)
+	for i, v := range r.Args {
+		args[i] = "0x" + strconv.FormatUint(v, 16)
+	}
+	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(r.Pid) + "/comm")
+	by := "the default verdict (" + s.p.File + ")"
+	switch {
+	case rule >= 0:
+		by = "rule " + s.p.Rules[rule].Pos.String()
+		if c := s.p.Rules[rule].Comment; c != "" {
+			by += ": " + c
+		}
+	case !allowed:
+		by = "the policy, which does not allow the " + archName + " ABI"
+	}
+	return fmt.Sprintf("pid %d (%s): %s(%s) on %s: %v by %s", r.Pid, strings.TrimSpace(string(comm)), name, strings.Join(args, ", "), archName, a, by)
+}

@@ -1,0 +1,406 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/sysgate/sysgate/bpf"
+	"github.com/sysgate/sysgate/features"
+	"github.com/sysgate/sysgate/seccomp"
+)
+
+// Config says what to run and under which filters. The zero value of every
+// optional field is the os/exec default.
+type Config struct {
+	// Path is the program to execute. A relative Path is taken relative to
+	// Dir, as os/exec does; no PATH search happens (use exec.LookPath).
+	Path string
+	// Args is the target's argv, Args[0] included. Empty means {Path}.
+	Args []string
+	// Env is the target's whole environment; nil means empty.
+	Env []string
+	// Dir is the target's working directory; "" means the caller's.
+	Dir string
+	// Stdin, Stdout and Stderr become fds 0, 1 and 2 of the target; nil
+	// means /dev/null. Only these three fds reach the target.
+	Stdin, Stdout, Stderr *os.File
+
+	// Filters are installed in order, so the last is the newest (the one
+	// whose SECCOMP_RET_DATA wins among equal actions). None means no
+	// filter; no_new_privs is set anyway. Each filter must allow what the
+	// helper does after installing it, which is only: prlimit64 (to give
+	// back the RLIMIT_NOFILE Go raised, as os/exec does; a failure is
+	// ignored), sendmsg on its status socket (with Listener), and the
+	// target's execve; the helper's idle Go runtime threads may meanwhile
+	// call futex, nanosleep, sched_yield and the like.
+	Filters [][]bpf.Instruction
+	// Flags are extra seccomp flags for the last filter, e.g.
+	// seccomp.FlagLog or seccomp.FlagSpecAllow. TSYNC is always used where
+	// allowed; NEW_LISTENER comes from Listener.
+	Flags seccomp.Flag
+	// Listener installs the last filter with seccomp.FlagNewListener (Linux
+	// 5.0) and hands its fd to the caller as Process.Listener; with
+	// FlagWaitKillableRecv too where the kernel has it (5.19), because a Go
+	// target's preemption signals would otherwise abort every
+	// notification. Without OnListener nobody serves the listener until
+	// Start returns, so the last filter must then not send the target's
+	// execve (or the helper's last syscalls) to it.
+	Listener bool
+	// OnListener, if set with Listener, is called with the listener as soon
+	// as it arrives, before the target's execve, so that a supervisor can
+	// serve the helper's last syscalls and the execve itself. From the call
+	// on the file is the caller's, even if Start then fails; on success it
+	// is also Process.Listener.
+	OnListener func(listener *os.File)
+}
+
+// Process is a started target.
+type Process struct {
+	// Pid is the target's process id (the helper's, which became the
+	// target by execve).
+	Pid int
+	// Listener is the seccomp notification fd of the last filter, nil
+	// unless Config.Listener. It belongs to the caller, who must close it;
+	// it is close-on-exec.
+	Listener *os.File
+
+	cmd *exec.Cmd
+}
+
+// Wait waits for the target to exit and returns its state; a non-zero exit
+// or a signal is not an error (see [ExitCode]). Call it exactly once.
+func (p *Process) Wait() (*os.ProcessState, error) {
+	err := p.cmd.Wait()
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+		return ee.ProcessState, nil
+	}
+	if err != nil {
+		return p.cmd.ProcessState, fmt.Errorf("wait for %s: %w", p.cmd.Args[0], err)
+	}
+	return p.cmd.ProcessState, nil
+}
+
+// Signal sends sig to the target.
+func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+
+// ExitCode returns the shell's $? for a finished target: its exit status,
+// or 128 plus the number of the signal that killed it; -1 for nil or a
+// state that is neither.
+func ExitCode(ps *os.ProcessState) int {
+	if ps == nil {
+		return -1
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	switch {
+	case !ok:
+		return ps.ExitCode()
+	case ws.Exited():
+		return ws.ExitStatus()
+	case ws.Signaled():
+		return 128 + int(ws.Signal())
+	}
+	return -1
+}
+
+// Start runs cfg.Path under cfg.Filters and returns once the target's
+// execve has succeeded, or with its error ("exec /nope: no such file or
+// directory", an *os.PathError) or the helper's ("start /bin/ls: filter 2
+// of 2: install seccomp filter: ..."), in which case nothing is left
+// running and no fd is left open.
+//
+// Go cannot run code between fork and exec, so Start runs the current
+// binary (/proc/self/exe) as a helper: [RunHelper] must be the first thing
+// main (or TestMain) does. The helper locks its thread, sets no_new_privs,
+// installs the filters with TSYNC, hands the listener over a socket
+// (SCM_RIGHTS) and execs the target. The target stays in the caller's
+// process group and session, so a terminal's signals reach it directly.
+func Start(cfg *Config) (*Process, error) {
+	if cfg.Path == "" {
+		return nil, errors.New("start: no program path")
+	}
+	hc, err := cfg.helperConfig()
+	if err != nil {
+		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+	}
+	cmd, listener, err := startHelper(hc, cfg.Dir, [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.OnListener)
+	if err != nil {
+		var pe *os.PathError
+		if errors.As(err, &pe) && pe.Op == "exec" {
+			return nil, err // already "exec <path>: <why>"
+		}
+		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+	}
+	return &Process{Pid: cmd.Process.Pid, Listener: listener, cmd: cmd}, nil
+}
+
+// helperConfig checks cfg and picks each filter's flags for this kernel.
+func (cfg *Config) helperConfig() (*helperConfig, error) {
+	if cfg.Flags&seccomp.FlagNewListener != 0 {
+		return nil, errors.New("flag NEW_LISTENER: set Config.Listener instead")
+	}
+	if cfg.Listener && len(cfg.Filters) == 0 {
+		return nil, errors.New("a listener needs a filter")
+	}
+	if cfg.Flags != 0 && len(cfg.Filters) == 0 {
+		return nil, fmt.Errorf("flags %s need a filter", cfg.Flags)
+	}
+	for i, f := range cfg.Filters {
+		if len(f) == 0 || len(f) > bpf.MaxInstructions {
+			return nil, fmt.Errorf("filter %d of %d has %d instructions, the kernel takes 1 to %d", i+1, len(cfg.Filters), len(f), bpf.MaxInstructions)
+		}
+	}
+	if err := features.HaveFilterFlag(cfg.Flags); err != nil {
+		return nil, err
+	}
+	last := cfg.Flags
+	if cfg.Listener {
+		if err := features.HaveUserNotif(); err != nil {
+			return nil, err
+		}
+		last |= seccomp.FlagNewListener
+		if features.HaveWaitKillableRecv() == nil {
+			last |= seccomp.FlagWaitKillableRecv
+		}
+	}
+
+	hc := &helperConfig{Mode: modeExec, Path: cfg.Path, Args: cfg.Args, Env: cfg.Env}
+	if len(hc.Args) == 0 {
+		hc.Args = []string{cfg.Path}
+	}
+	for i, prog := range cfg.Filters {
+		flags := tsyncFlags()
+		if i == len(cfg.Filters)-1 {
+			flags = last | flags
+			if flags&seccomp.FlagNewListener != 0 && flags&seccomp.FlagTSync != 0 && flags&seccomp.FlagTSyncESRCH == 0 {
+				// The kernel refuses TSYNC with NEW_LISTENER unless
+				// failures come back as ESRCH (5.7). TSYNC is hygiene
+				// here, not safety: execve keeps the calling thread's
+				// filters, so drop it.
+				flags &^= seccomp.FlagTSync
+			}
+		}
+		hc.Filters = append(hc.Filters, helperFilter{Prog: prog, Flags: uint32(flags)})
+	}
+	return hc, nil
+}
+
+// tsyncFlags is the flags every filter gets: TSYNC, so the helper's other
+// threads are confined too until execve ends them, and TSYNC_ESRCH where
+// the kernel has it, which TSYNC with NEW_LISTENER needs.
+func tsyncFlags() seccomp.Flag {
+	if features.HaveFilterFlag(seccomp.FlagTSync) != nil {
+		return 0
+	}
+	if features.HaveFilterFlag(seccomp.FlagTSyncESRCH) != nil {
+		return seccomp.FlagTSync
+	}
+	return seccomp.FlagTSync | seccomp.FlagTSyncESRCH
+}
+
+// Helper fds: the helper finds its config and status socket here.
+const (
+	configFD = 3
+	statusFD = 4
+)
+
+// startHelper runs the helper with hc and waits for it to exec the target
+// or fail. It returns the listener, if any, which it hands to onListener
+// (if set) as soon as it arrives.
+func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener func(*os.File)) (cmd *exec.Cmd, listener *os.File, err error) {
+	config, err := configMemfd(hc.marshal())
+	if err != nil {
+		return nil, nil, err
+	}
+	defer config.Close()
+
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("status socket: %w", err)
+	}
+	status := fds[0]
+	defer unix.Close(status)
+	child := os.NewFile(uintptr(fds[1]), "sandbox-status")
+	defer child.Close()
+
+	cmd = &exec.Cmd{
+		Path:       "/proc/self/exe",
+		Args:       []string{helperArg0},
+		Env:        []string{helperEnv + "=" + helperEnvValue},
+		Dir:        dir,
+		ExtraFiles: []*os.File{configFD - 3: config, statusFD - 3: child},
+	}
+	// A nil *os.File in an io.Reader/io.Writer field is not a nil
+	// interface; leave the field unset for /dev/null.
+	if stdio[0] != nil {
+		cmd.Stdin = stdio[0]
+	}
+	if stdio[1] != nil {
+		cmd.Stdout = stdio[1]
+	}
+	if stdio[2] != nil {
+		cmd.Stderr = stdio[2]
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, nil, fmt.Errorf("start sandbox helper: %w", err)
+	}
+	// The helper holds its own copies now; ours must go, or EOF never comes.
+	child.Close()
+	config.Close()
+
+	listener, err = readStatus(status, hc, onListener)
+	if err != nil {
+		cmd.Process.Kill() // a helper that reported an error exits by itself
+		cmd.Wait()
+		return nil, nil, err
+	}
+	return cmd, listener, nil
+}
+
+// gotListener wraps a received listener fd, asks features about it (cheap
+// and harmless, see features.ProbeListener, and done before anyone else
+// may set its flags), and hands it to onListener.
+func gotListener(fd int, onListener func(*os.File)) (f *os.File, handed bool) {
+	features.ProbeListener(fd)
+	f = os.NewFile(uintptr(fd), "seccomp-listener")
+	if onListener != nil {
+		onListener(f)
+		return f, true
+	}
+	return f, false
+}
+
+// readStatus reads the helper's messages until EOF. An error message
+// becomes the returned error; the helper then exits by itself.
+func readStatus(status int, hc *helperConfig, onListener func(*os.File)) (listener *os.File, err error) {
+	handed := false
+	fail := func(err error) (*os.File, error) {
+		if listener != nil && !handed {
+			listener.Close()
+		}
+		return nil, err
+	}
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(status, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fail(fmt.Errorf("read sandbox helper status: %w", err))
+		}
+		if n == 0 && oobn == 0 { // EOF: the helper exec'd (or died)
+			break
+		}
+		fd, err := rightsFD(oob[:oobn])
+		if err != nil {
+			return fail(err)
+		}
+		switch {
+		case n == 1 && buf[0] == msgListener && fd >= 0 && listener == nil:
+			listener, handed = gotListener(fd, onListener)
+		case fd >= 0:
+			unix.Close(fd)
+			return fail(fmt.Errorf("unexpected fd from sandbox helper"))
+		case n > 0 && buf[0] == msgError:
+			return fail(helperError(buf[:n], hc.Path))
+		default:
+			return fail(fmt.Errorf("unexpected %d-byte message from sandbox helper", n))
+		}
+	}
+	wantListener := hc.Mode == modeProbe
+	for _, f := range hc.Filters {
+		wantListener = wantListener || seccomp.Flag(f.Flags)&seccomp.FlagNewListener != 0
+	}
+	if wantListener && listener == nil {
+		return fail(errors.New("sandbox helper exited without handing over the listener"))
+	}
+	return listener, nil
+}
+
+// rightsFD returns the one fd of an SCM_RIGHTS control message, or -1.
+func rightsFD(oob []byte) (int, error) {
+	if len(oob) == 0 {
+		return -1, nil
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return -1, fmt.Errorf("sandbox helper control message: %w", err)
+	}
+	var fds []int
+	for _, m := range msgs {
+		got, err := unix.ParseUnixRights(&m)
+		if err != nil {
+			return -1, fmt.Errorf("sandbox helper control message: %w", err)
+		}
+		fds = append(fds, got...)
+	}
+	if len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return -1, fmt.Errorf("sandbox helper sent %d fds, want 1", len(fds))
+	}
+	return fds[0], nil
+}
+
+// helperError rebuilds an error the helper reported.
+func helperError(b []byte, path string) error {
+	kind, errno, text, err := unmarshalError(b)
+	if err != nil {
+		return err
+	}
+	switch kind {
+	case errKindExec:
+		return &os.PathError{Op: "exec", Path: path, Err: remoteError{text, unix.Errno(errno), nil}}
+	case errKindNotSupported:
+		return remoteError{text, unix.Errno(errno), seccomp.ErrNotSupported}
+	}
+	return remoteError{text, unix.Errno(errno), nil}
+}
+
+// remoteError is an error reported by the helper: its text, and the errno
+// and sentinel it wrapped, for errors.Is.
+type remoteError struct {
+	text     string
+	errno    unix.Errno
+	sentinel error
+}
+
+func (e remoteError) Error() string { return e.text }
+
+func (e remoteError) Unwrap() []error {
+	var errs []error
+	if e.errno != 0 {
+		errs = append(errs, e.errno)
+	}
+	if e.sentinel != nil {
+		errs = append(errs, e.sentinel)
+	}
+	return errs
+}
+
+// configMemfd puts b in a sealed memfd the helper can read but nobody can
+// change.
+func configMemfd(b []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate("sysgate-sandbox-config", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, fmt.Errorf("config memfd: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "sysgate-sandbox-config")
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("write config memfd: %w", err)
+	}
+	seals := unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("seal config memfd: %w", err)
+	}
+	return f, nil
+}
