@@ -6,6 +6,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 
 	"fmt"
 	"io"
@@ -65,13 +66,20 @@ type Result struct {
 // a parent can read); with Log, errno verdicts too, so that they can be
 // reported before the errno is returned. The decision stays the policy's:
 // the supervisor answers from the original policy.
-func Prepare(p *policy.Policy, arch *syscalls.Arch, log bool) (*filter.Program, error) {
+//
+// With notifyKills false the program keeps the policy's actions as they
+// are (for a target that already runs under a filter with a listener: the
+// kernel allows one listener per filter chain).
+func Prepare(p *policy.Policy, arch *syscalls.Arch, log, notifyKills bool) (*filter.Program, error) {
 	if arch == nil {
 		arch = syscalls.Native()
 	}
 	native := arch.Family()
 	if err := checkExecve(p, native); err != nil {
 		return nil, err
+	}
+	if !notifyKills {
+		return filter.Compile(p, native, filter.Options{})
 	}
 	q := *p
 	q.Default = reported(p.Default, log)
@@ -117,13 +125,25 @@ func checkExecve(p *policy.Policy, native *syscalls.Arch) error {
 // Run starts the target under the policy, serves its notifications,
 // forwards the signals sysgate receives, and waits for it to end.
 func Run(ctx context.Context, o Options) (*Result, error) {
-	prog, err := Prepare(o.Policy, o.Arch, o.Log)
-	if err != nil {
-		return nil, err
-	}
 	report := o.Report
 	if report == nil {
 		report = os.Stderr
+	}
+	res, err := run(ctx, o, report, true)
+	if errors.Is(err, unix.EBUSY) {
+		// sysgate runs under a filter that has a listener already (an outer
+		// sysgate, say): the kernel allows one per chain. Run with the
+		// policy's own kill verdicts, which the kernel applies unnamed.
+		fmt.Fprintf(report, "sysgate: this process already runs under a seccomp filter with a notification listener; kills will not be named and --log is off\n")
+		res, err = run(ctx, o, report, false)
+	}
+	return res, err
+}
+
+func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*Result, error) {
+	prog, err := Prepare(o.Policy, o.Arch, o.Log && notifyKills, notifyKills)
+	if err != nil {
+		return nil, err
 	}
 	needListener := false
 	for _, ins := range prog.Instructions {
@@ -198,8 +218,11 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 		return nil, err
 	}
 	res := &Result{State: state, ExitCode: sandbox.ExitCode(state), Killed: s.killedMsg()}
-	if res.Killed != "" && s.killedMain.Load() {
+	switch {
+	case res.Killed != "" && s.killedMain.Load():
 		res.ExitCode = 128 + int(unix.SIGSYS)
+	case res.ExitCode == 128+int(unix.SIGSYS) && res.Killed == "":
+		fmt.Fprintf(report, "sysgate: the target was killed by SIGSYS: a seccomp kill verdict of an enclosing filter, or a signal sent to it\n")
 	}
 	return res, nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -24,8 +25,14 @@ func descendant(t *testing.T, pid int, name string) int {
 		for len(queue) > 0 {
 			p := queue[0]
 			queue = queue[1:]
-			b, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/task/" + strconv.Itoa(p) + "/children")
-			for _, f := range strings.Fields(string(b)) {
+			// Children are listed per thread: Go forks from any thread.
+			var kids []string
+			tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(p) + "/task/*/children")
+			for _, task := range tasks {
+				b, _ := os.ReadFile(task)
+				kids = append(kids, strings.Fields(string(b))...)
+			}
+			for _, f := range kids {
 				c, _ := strconv.Atoi(f)
 				comm, _ := os.ReadFile("/proc/" + f + "/comm")
 				if strings.TrimSpace(string(comm)) == name {
@@ -41,13 +48,13 @@ func descendant(t *testing.T, pid int, name string) int {
 }
 
 // compiled is the program "sysgate run" installs for a policy.
-func compiled(t *testing.T, src []byte, file string) []bpf.Instruction {
+func compiled(t *testing.T, src []byte, file string, nested bool) []bpf.Instruction {
 	t.Helper()
 	p, _, err := policy.Parse(src, file, policy.Options{Arch: syscalls.Native()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	prog, err := runner.Prepare(p, syscalls.Native(), false)
+	prog, err := runner.Prepare(p, syscalls.Native(), false, !nested)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +127,7 @@ func TestInspect(t *testing.T) {
 	if r.Seccomp != "filter" || r.Filters != 1 || !r.NoNewPrivs || len(r.Programs) != 1 {
 		t.Fatalf("report %+v", r)
 	}
-	want := compiled(t, []byte(inspectPolicy), pol)
+	want := compiled(t, []byte(inspectPolicy), pol, false)
 	if !sameProgram(r.program(0), want) {
 		t.Fatalf("filter read back differs from the compiled one: %d vs %d instructions", len(r.program(0)), len(want))
 	}
@@ -164,10 +171,10 @@ func TestInspectStacked(t *testing.T) {
 	if r.Filters != 2 || len(r.Programs) != 2 {
 		t.Fatalf("filters %d, programs %d", r.Filters, len(r.Programs))
 	}
-	if !sameProgram(r.program(0), compiled(t, policies.Default, "default")) {
+	if !sameProgram(r.program(0), compiled(t, policies.Default, "default", false)) {
 		t.Errorf("oldest filter is not the default policy's")
 	}
-	if !sameProgram(r.program(1), compiled(t, []byte(inspectPolicy), pol)) {
+	if !sameProgram(r.program(1), compiled(t, []byte(inspectPolicy), pol, true)) {
 		t.Errorf("newest filter is not the inner policy's")
 	}
 }

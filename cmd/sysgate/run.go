@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
+	iofs "io/fs"
 	"os"
 	"os/exec"
 
@@ -43,7 +43,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
 			fmt.Fprintf(stderr, "sysgate run: %s: command not found\n", argv[0])
 			return &exitError{127}
-		case errors.Is(err, fs.ErrNotExist):
+		case errors.Is(err, iofs.ErrNotExist):
 			fmt.Fprintf(stderr, "sysgate run: %s: no such file or directory\n", argv[0])
 			return &exitError{127}
 		}

@@ -43,16 +43,14 @@ const ExitNoI386 = 3
 // "ret=R errno=E" per syscall.
 func Main(args []string) int {
 	for len(args) > 0 {
-		step := args
+		step, rest := args, []string(nil)
 		for i, a := range args {
 			if a == "--" {
-				step, args = args[:i], args[i+1:]
+				step, rest = args[:i], args[i+1:]
 				break
 			}
 		}
-		if len(step) == len(args) {
-			args = nil
-		}
+		args = rest
 		if err := do(step); err != nil {
 			fmt.Fprintln(os.Stderr, "victim:", err)
 			if errors.Is(err, ErrNoI386) {
