@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,6 +124,20 @@ func (l *lockedBuffer) String() string {
 // receives its listener.
 func startVictim(tb testing.TB, script string, openat bool) *victim {
 	tb.Helper()
+	return startVictimWith(tb, script, victimOpts{openat: openat})
+}
+
+// victimOpts are the less common ways to start a victim.
+type victimOpts struct {
+	openat bool                 // notify openat too
+	nrs    []uint32             // notify these syscalls too
+	attr   *syscall.SysProcAttr // namespaces, credentials
+	env    []string             // more environment
+}
+
+func startVictimWith(tb testing.TB, script string, o victimOpts) *victim {
+	tb.Helper()
+	openat := o.openat
 	requireNotifyTarget(tb)
 	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
@@ -135,6 +150,15 @@ func startVictim(tb testing.TB, script string, openat bool) *victim {
 	if openat {
 		v.cmd.Env = append(v.cmd.Env, envOpenat+"=1")
 	}
+	if len(o.nrs) > 0 {
+		var nrs []string
+		for _, nr := range o.nrs {
+			nrs = append(nrs, strconv.Itoa(int(nr)))
+		}
+		v.cmd.Env = append(v.cmd.Env, envNrs+"="+strings.Join(nrs, ","))
+	}
+	v.cmd.SysProcAttr = o.attr
+	v.cmd.Env = append(v.cmd.Env, o.env...)
 	v.cmd.ExtraFiles = []*os.File{theirs}
 	v.cmd.Stderr = v.stderr
 	stdout, err := v.cmd.StdoutPipe()

@@ -28,6 +28,8 @@ const (
 	envVictim    = "SYSGATE_NOTIFY_VICTIM"     // script of steps, ';'-separated
 	envNoInstall = "SYSGATE_NOTIFY_NO_INSTALL" // a child: already under the filter
 	envOpenat    = "SYSGATE_NOTIFY_OPENAT"     // also notify openat
+	envNrs       = "SYSGATE_NOTIFY_NRS"        // also notify these syscall numbers (comma-separated)
+	envTrace     = "SYSGATE_NOTIFY_TRACE"      // SECCOMP_RET_TRACE instead of USER_NOTIF (benchmark)
 	magicPath    = "/sysgate-notify-test/magic"
 )
 
@@ -44,26 +46,36 @@ func nativeArch() (uint32, bool) {
 	return 0, false
 }
 
-// victimFilter sends getppid (and openat if asked) to the supervisor and
-// allows everything else.
-func victimFilter(openat bool) []bpf.Instruction {
+// victimFilter sends getppid, openat if asked, and the syscalls numbered
+// in extra to the supervisor, and allows everything else.
+func victimFilter(openat bool, extra []uint32) []bpf.Instruction {
 	arch, _ := nativeArch()
-	allow := bpf.Ret(unix.SECCOMP_RET_ALLOW)
-	notif := bpf.Ret(unix.SECCOMP_RET_USER_NOTIF)
-	openatNr := uint32(0xffffffff) // matches no syscall
+	nrs := []uint32{unix.SYS_GETPPID}
 	if openat {
-		openatNr = unix.SYS_OPENAT
+		nrs = append(nrs, unix.SYS_OPENAT)
 	}
-	return []bpf.Instruction{
+	nrs = append(nrs, extra...)
+	prog := []bpf.Instruction{
 		bpf.LoadAbs(bpf.OffsetArch),
 		bpf.JumpIf(bpf.JumpJEQ, arch, 1, 0),
-		allow,
+		bpf.Ret(unix.SECCOMP_RET_ALLOW),
 		bpf.LoadAbs(bpf.OffsetNr),
-		bpf.JumpIf(bpf.JumpJEQ, unix.SYS_GETPPID, 2, 0),
-		bpf.JumpIf(bpf.JumpJEQ, openatNr, 1, 0),
-		allow,
-		notif,
 	}
+	for i, nr := range nrs {
+		prog = append(prog, bpf.JumpIf(bpf.JumpJEQ, nr, uint8(len(nrs)-i), 0))
+	}
+	return append(prog, bpf.Ret(unix.SECCOMP_RET_ALLOW), bpf.Ret(unix.SECCOMP_RET_USER_NOTIF))
+}
+
+// extraNrs parses envNrs: syscall numbers separated by commas.
+func extraNrs() []uint32 {
+	var out []uint32
+	for f := range strings.SplitSeq(os.Getenv(envNrs), ",") {
+		if f != "" {
+			out = append(out, uint32(atou(f)))
+		}
+	}
+	return out
 }
 
 // runVictim is the victim's main. It returns the exit code.
@@ -80,9 +92,21 @@ func runVictim() int {
 		// TSYNC because the Go runtime has several threads already;
 		// WAIT_KILLABLE_RECV because Go preempts with signals.
 		flags := seccomp.FlagNewListener | seccomp.FlagTSync | seccomp.FlagTSyncESRCH | seccomp.FlagWaitKillableRecv
-		listener, err := seccomp.Install(victimFilter(os.Getenv(envOpenat) != ""), flags)
+		prog := victimFilter(os.Getenv(envOpenat) != "", extraNrs())
+		if os.Getenv(envTrace) != "" {
+			// The ptrace benchmark: SECCOMP_RET_TRACE instead, no listener;
+			// the test gets /dev/null in its place.
+			prog[len(prog)-1] = bpf.Ret(unix.SECCOMP_RET_TRACE)
+			flags = seccomp.FlagTSync
+		}
+		listener, err := seccomp.Install(prog, flags)
 		if err != nil {
 			return fail("install filter: %v", err)
+		}
+		if flags&seccomp.FlagNewListener == 0 {
+			if listener, err = unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0); err != nil {
+				return fail("%v", err)
+			}
 		}
 		if err := unix.Sendmsg(3, []byte{'L'}, unix.UnixRights(listener), nil, 0); err != nil {
 			return fail("send listener: %v", err)
@@ -244,6 +268,9 @@ func victimStep(f []string) (string, error) {
 		cmd.Stderr = os.Stderr
 		err := cmd.Run()
 		return fmt.Sprintf("child %v", err), nil
+	}
+	if line, ok, err := handlerStep(f); ok {
+		return line, err
 	}
 	return "", fmt.Errorf("unknown step %q", f[0])
 }

@@ -315,6 +315,7 @@ type Rule struct {
 	When     *Expr    // nil: unconditional
 	Pos      Pos      // where the rule starts
 	Comment  string   // optional reason given in the policy
+	Handler  *Handler // notify rules only: the supervisor's handler; nil means audit as a line
 }
 
 // Policy is a validated, resolved policy: the model that the compiler

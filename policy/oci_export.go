@@ -67,7 +67,7 @@ func (p *Policy) MarshalOCI() ([]byte, error) {
 
 // OCI converts p to an OCI runtime-spec seccomp object that runc (through
 // libseccomp) enforces with the same verdicts as [Policy.Decide]. It fails
-// for what OCI cannot say: seal requests, a bad-arch action other than a
+// for what OCI cannot say: seal requests, handlers of notify rules, a bad-arch action other than a
 // kill, trap data, an arch set without its family's native arch (libseccomp
 // always allows the native arch), or a condition needing more than 4096
 // entries.
@@ -80,6 +80,11 @@ func (p *Policy) OCI() (*specs.LinuxSeccomp, error) {
 	}
 	if len(p.Arches) == 0 {
 		return nil, fmt.Errorf("export OCI seccomp: policy allows no arch; OCI always allows the native one")
+	}
+	for _, r := range p.Rules {
+		if r.Handler != nil {
+			return nil, fmt.Errorf("export OCI seccomp: cannot express handler %s (rule at %s) in OCI, where a notify rule only names the runtime's listener; remove handler: and its parameters first", r.Handler.Name, r.Pos)
+		}
 	}
 	out := &specs.LinuxSeccomp{}
 	var err error

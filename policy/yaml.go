@@ -26,6 +26,8 @@ var topKeys = []string{"default", "arches", "bad-arch", "seal", "rules"}
 var ruleKeys = []string{
 	"allow", "errno", "kill-process", "kill-thread", "trap", "log", "trace", "notify",
 	"syscalls", "when", "comment", "reason",
+	// handler keys: see handlerKeys
+	"handler", "format", "paths", "read-only", "deny-errno", "devices",
 }
 
 // yamlParser turns a YAML document into a Policy.
@@ -497,6 +499,9 @@ func (p *yamlParser) rule(item *yaml.Node) (*Rule, map[string]bool, error) {
 	if r.Syscalls == nil {
 		return nil, nil, nil // every name unknown, warned about
 	}
+	if err := p.handler(r, keys); err != nil {
+		return nil, nil, err
+	}
 
 	if kv, ok := keys["when"]; ok {
 		w := deref(kv.val)
@@ -755,6 +760,14 @@ func formatRule(b *strings.Builder, r Rule) error {
 	}
 	if r.When != nil {
 		fmt.Fprintf(b, "    when: %s\n", yamlString(r.When.String()))
+	}
+	if r.Handler != nil {
+		if kind != Notify {
+			return fmt.Errorf("handler %s on a %s rule", r.Handler.Name, kind)
+		}
+		if err := formatHandler(b, r.Handler); err != nil {
+			return err
+		}
 	}
 	if r.Comment != "" {
 		fmt.Fprintf(b, "    comment: %s\n", strconv.Quote(r.Comment))
