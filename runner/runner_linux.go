@@ -129,6 +129,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if report == nil {
 		report = os.Stderr
 	}
+	if o.Policy.HasFrom() {
+		return runAreas(ctx, o, report)
+	}
 	res, err := run(ctx, o, report, true)
 	if errors.Is(err, unix.EBUSY) {
 		// sysgate runs under a filter that has a listener already (an outer
@@ -151,7 +154,17 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 			needListener = true
 		}
 	}
-	s := &supervisor{p: o.Policy, report: report, log: o.Log}
+	s := &supervisor{p: o.Policy, report: report, log: o.Log, handlers: map[int]notify.Handler{}}
+	for i, r := range o.Policy.Rules {
+		if r.Action.Kind != policy.Notify {
+			continue
+		}
+		h, err := notify.NewHandler(r.Handler, report)
+		if err != nil {
+			return nil, fmt.Errorf("rule at %v: %w", r.Pos, err)
+		}
+		s.handlers[i] = h
+	}
 
 	// Catch signals before the target exists so none is lost; forward
 	// them once it does.
@@ -167,7 +180,9 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 	}
 	var serveDone chan error
 	var listener *os.File
-	sctx, cancel := context.WithCancel(ctx)
+	// The supervisor serves until the target is gone, whatever happens to
+	// ctx: a target blocked in a notified call waits for the answer.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	cfg.OnListener = func(l *os.File) {
 		listener = l
@@ -240,6 +255,10 @@ type supervisor struct {
 	started    atomic.Bool
 	mainPid    int
 	killedMain atomic.Bool
+	regional   bool // the policy has from: rules: decide with the caller's memory map
+
+	// handlers serve the policy's notify rules, by rule index.
+	handlers map[int]notify.Handler
 
 	mu     sync.Mutex
 	killed string
@@ -253,8 +272,15 @@ func (s *supervisor) killedMsg() string {
 
 // handle answers one notified call from the original policy's verdict.
 func (s *supervisor) handle(ctx context.Context, r *notify.Request) notify.Response {
-	a, rule := s.p.Decide(r.Arch, r.Nr, r.Args)
+	a, rule, err := s.decide(r)
+	if err != nil {
+		return notify.Errno(syscall.ENOSYS) // the caller is gone, or its map unreadable
+	}
 	switch a.Kind {
+	case policy.Trap:
+		return s.trapUnknown(r)
+	case policy.Trace:
+		return notify.Errno(syscall.ENOSYS) // as the kernel does with no tracer attached
 	case policy.KillProcess, policy.KillThread:
 		msg := s.describe(r, a, rule)
 		tgid := s.kill(r)
@@ -274,7 +300,10 @@ func (s *supervisor) handle(ctx context.Context, r *notify.Request) notify.Respo
 		}
 		return notify.Errno(syscall.Errno(a.Value))
 	case policy.Notify:
-		// A notify rule with no handler attached audits and continues.
+		if h, ok := s.handlers[rule]; ok {
+			return h.Handle(ctx, r)
+		}
+		// The default or bad-arch verdict is notify: audit and continue.
 		if s.started.Load() {
 			fmt.Fprintf(s.report, "sysgate: notify %s: continued\n", s.describe(r, a, rule))
 		}
@@ -347,4 +376,21 @@ func (s *supervisor) describe(r *notify.Request, a policy.Action, rule int) stri
 		by = "the policy, which does not allow the " + archName + " ABI"
 	}
 	return fmt.Sprintf("pid %d (%s): %s(%s) on %s: %v by %s", r.Pid, strings.TrimSpace(string(comm)), name, strings.Join(args, ", "), archName, a, by)
+}
+
+// prefixWriter prefixes each record (one Write) with prefix, so output
+// that is not sysgate's own reads like its other reports.
+type prefixWriter struct {
+	mu     sync.Mutex
+	w      io.Writer
+	prefix string
+}
+
+func (p *prefixWriter) Write(b []byte) (int, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := p.w.Write(append([]byte(p.prefix), b...)); err != nil {
+		return 0, err
+	}
+	return len(b), nil
 }

@@ -37,6 +37,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"run", "[flags] [--] <cmd> [<arg>...]", "run a program under a policy (the built-in default unless --policy)", cmdRun},
+		{"trace", "[flags] {[--] <cmd> [<arg>...] | -p <pid>}", "trace a program's syscalls, strace-style, stopping only at the traced ones (seccomp-assisted)", cmdTrace},
 		{"compile", "[--arch <arch>] [--format {raw|asm|dot|oci|stats}] [-o <file>] <policy>", "compile a policy to a seccomp program", cmdCompile},
 		{"check", "[--arch <arch>] [--json] <policy> <syscall> [<arg>...]", "the verdict a policy gives one syscall, by running the compiled program", cmdCheck},
 		{"inspect", "[--json] <pid>", "what a process is subject to: seccomp mode, filters, no_new_privs, sealed mappings", cmdInspect},
@@ -49,9 +50,12 @@ func main() {
 	// The launcher re-executes this binary as the helper that installs
 	// the filter and execs the target; it never returns from here.
 	sandbox.RunHelper()
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGPIPE)
-	defer stop()
-	os.Exit(run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
+	// A closed stdout or stderr (sysgate run ... | head) must not kill
+	// sysgate while its target runs: with SIGPIPE caught, writes fail with
+	// EPIPE instead. Caught, not ignored: an ignored signal would stay
+	// ignored in the target after exec.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
+	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 // run executes one command line and returns the process exit status.
