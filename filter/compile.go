@@ -7,6 +7,7 @@ import (
 
 	"github.com/sysgate/sysgate/bpf"
 	"github.com/sysgate/sysgate/policy"
+	"github.com/sysgate/sysgate/region"
 	"github.com/sysgate/sysgate/syscalls"
 )
 
@@ -25,6 +26,16 @@ type Options struct {
 	// after their first call, so the ones that do belong near the root.
 	// Zero means the default, 8.
 	UncachedWeight float64
+
+	// Regions is the memory map of the target the program is for: the
+	// code known when the filter is installed. A rule with from: becomes
+	// instruction-pointer range checks over these mappings, placed in the
+	// blocks of the syscalls it names (after the number dispatch, so every
+	// other syscall stays cacheable); a syscall from code outside them
+	// gets USER_NOTIF, for the supervisor to classify and decide with
+	// [policy.Policy.DecideAt]. Nil: no code is known, and every syscall
+	// whose verdict depends on its region goes to the supervisor.
+	Regions *region.Map
 }
 
 // ErrTooLong is wrapped by Compile when a program exceeds the kernel's
@@ -86,9 +97,11 @@ type compiler struct {
 	e        emitter
 }
 
-// entry is one step of a decision list: when cond holds, action.
+// entry is one step of a decision list: when the call comes from code
+// that from selects (nil: anywhere) and cond holds, action.
 type entry struct {
 	cond   *policy.Expr
+	from   *region.Selector
 	action policy.Action
 }
 
@@ -100,6 +113,10 @@ type block struct {
 	key     string
 	addr    int // reversed index of the block's first instruction, once emitted
 	emitted bool
+	// regional is the instruction-pointer dispatch of a block with from:
+	// entries: each range of code goes to the block of the entries that
+	// apply there; ranges cover the whole address space.
+	regional []ipInterval
 }
 
 // constAllow reports whether the block allows without looking at arguments.
@@ -108,16 +125,23 @@ func (b *block) constAllow() bool { return len(b.entries) == 0 && b.final.Kind =
 func (c *compiler) intern(entries []entry, final policy.Action) int {
 	var sb strings.Builder
 	for _, en := range entries {
-		fmt.Fprintf(&sb, "%s->%08x;", en.cond, en.action.Ret())
+		fmt.Fprintf(&sb, "%s", en.cond)
+		if en.from != nil {
+			fmt.Fprintf(&sb, " from %s", en.from)
+		}
+		fmt.Fprintf(&sb, "->%08x;", en.action.Ret())
 	}
 	fmt.Fprintf(&sb, "%08x", final.Ret())
 	key := sb.String()
 	if i, ok := c.blockIdx[key]; ok {
 		return i
 	}
-	c.blocks = append(c.blocks, &block{entries: entries, final: final, key: key})
-	c.blockIdx[key] = len(c.blocks) - 1
-	return len(c.blocks) - 1
+	b := &block{entries: entries, final: final, key: key}
+	c.blocks = append(c.blocks, b)
+	i := len(c.blocks) - 1
+	c.blockIdx[key] = i
+	b.regional = c.resolveRegions(entries, final)
+	return i
 }
 
 // decide builds the decision list the policy gives syscall `name`: the
@@ -129,15 +153,15 @@ func (c *compiler) decide(name string) int {
 	var entries []entry
 	for _, i := range c.p.RulesFor(name) {
 		r := &c.p.Rules[i]
-		if r.When == nil {
+		if r.Unconditional() {
 			final = r.Action
 			break
 		}
-		if n := len(entries); n > 0 && entries[n-1].action == r.Action {
+		if n := len(entries); n > 0 && entries[n-1].action == r.Action && entries[n-1].from == nil && r.From == nil {
 			entries[n-1].cond = or(entries[n-1].cond, r.When)
 			continue
 		}
-		entries = append(entries, entry{cond: r.When, action: r.Action})
+		entries = append(entries, entry{cond: r.When, from: r.From, action: r.Action})
 	}
 	for len(entries) > 0 && entries[len(entries)-1].action == final {
 		entries = entries[:len(entries)-1]

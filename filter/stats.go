@@ -91,7 +91,7 @@ func ArgIndependentAllow(p *policy.Policy, name string) bool {
 		if r.Action.Kind != policy.Allow {
 			return false
 		}
-		if r.When == nil {
+		if r.Unconditional() {
 			return true
 		}
 	}

@@ -60,6 +60,10 @@ func (c *compiler) placeBlock(b *block, rets map[uint32]int) {
 	if b.emitted {
 		return
 	}
+	if b.regional != nil {
+		b.addr, b.emitted = c.ipDispatch(b.regional), true
+		return
+	}
 	at := c.retAddr(b.final, rets)
 	for i := len(b.entries) - 1; i >= 0; i-- {
 		en := b.entries[i]
@@ -91,12 +95,24 @@ func (c *compiler) compile() ([]bpf.Instruction, error) {
 	for _, d := range ds {
 		for _, x := range d.intervals {
 			used[x.block] = true
+			for _, iv := range c.blocks[x.block].regional {
+				used[iv.block] = true
+			}
 		}
 	}
-	// Constant blocks first (they are single returns), then the others.
-	for pass := 0; pass < 2; pass++ {
+	// Constant blocks first (they are single returns), then the ones
+	// with argument checks, then the instruction-pointer dispatches that
+	// jump to both.
+	for pass := 0; pass < 3; pass++ {
 		for i, b := range c.blocks {
-			if used[i] && (len(b.entries) == 0) == (pass == 0) {
+			p := 1
+			switch {
+			case b.regional != nil:
+				p = 2
+			case len(b.entries) == 0:
+				p = 0
+			}
+			if used[i] && p == pass {
 				c.placeBlock(b, rets)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/sysgate/sysgate/region"
 	"github.com/sysgate/sysgate/syscalls"
 )
 
@@ -316,6 +317,25 @@ type Rule struct {
 	Pos      Pos      // where the rule starts
 	Comment  string   // optional reason given in the policy
 	Handler  *Handler // notify rules only: the supervisor's handler; nil means audit as a line
+	// From limits the rule to syscalls issued from the code it selects
+	// (by instruction pointer); nil: from anywhere. See [Policy.DecideAt].
+	From *region.Selector
+}
+
+// Unconditional reports whether the rule applies to every call of its
+// syscalls: no argument condition and no region condition.
+func (r *Rule) Unconditional() bool { return r.When == nil && r.From == nil }
+
+// HasFrom reports whether any rule has a from: condition: such a policy
+// is decided with [Policy.DecideAt] and run by injection at the target's
+// entry point.
+func (p *Policy) HasFrom() bool {
+	for i := range p.Rules {
+		if p.Rules[i].From != nil {
+			return true
+		}
+	}
+	return false
 }
 
 // Policy is a validated, resolved policy: the model that the compiler
@@ -387,7 +407,24 @@ func (p *Policy) Surface(audit, nr uint32) (*syscalls.Arch, bool) {
 
 // Decide is the oracle: the verdict the policy gives a syscall, and the
 // index of the rule that gave it (-1 for the default or bad-arch verdict).
+// It knows nothing of where the call came from: rules with a from:
+// condition do not apply. Use [Policy.DecideAt] for policies that have
+// them.
 func (p *Policy) Decide(audit, nr uint32, args [6]uint64) (Action, int) {
+	return p.decide(audit, nr, args, func(r *Rule) bool { return r.From == nil })
+}
+
+// DecideAt is the oracle for a syscall issued at instruction pointer ip
+// (as the kernel reports it: the address after the syscall instruction)
+// in a process whose memory map is regions. A rule with from: applies
+// when its selector matches the mapping that holds the instruction;
+// an ip in no executable mapping is judged as anonymous code
+// ([region.Selector.MatchIP]).
+func (p *Policy) DecideAt(audit, nr uint32, args [6]uint64, ip uint64, regions *region.Map) (Action, int) {
+	return p.decide(audit, nr, args, func(r *Rule) bool { return r.From == nil || r.From.MatchIP(regions, ip) })
+}
+
+func (p *Policy) decide(audit, nr uint32, args [6]uint64, from func(*Rule) bool) (Action, int) {
 	arch, ok := p.Surface(audit, nr)
 	if !ok {
 		return p.BadArch, -1
@@ -397,8 +434,8 @@ func (p *Policy) Decide(audit, nr uint32, args [6]uint64) (Action, int) {
 		return p.Default, -1
 	}
 	for _, i := range p.RulesFor(name) {
-		if p.Rules[i].When.Eval(args) {
-			return p.Rules[i].Action, i
+		if r := &p.Rules[i]; from(r) && r.When.Eval(args) {
+			return r.Action, i
 		}
 	}
 	return p.Default, -1

@@ -182,6 +182,9 @@ func (p *Policy) ociEntries(name string) ([]specs.LinuxSyscall, error) {
 rule:
 	for k, i := range rules {
 		r := p.Rules[i]
+		if r.From != nil {
+			return nil, fmt.Errorf("%s: syscall %s: from: %s has no OCI form (profiles cannot say where a syscall comes from)", r.Pos, name, r.From)
+		}
 		// The effective condition: this rule's, and none of the earlier
 		// ones that give another action. Rules with the default action are
 		// left to the default but still negated in later rules.

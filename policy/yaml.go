@@ -12,6 +12,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/sysgate/sysgate/region"
 	"github.com/sysgate/sysgate/syscalls"
 )
 
@@ -21,6 +22,10 @@ const SealSystemMappings = "system-mappings"
 
 var knownSeals = []string{SealSystemMappings}
 
+// AllSyscalls is the syscalls: entry naming every syscall of the policy's
+// ABIs, for rules such as "anything from anonymous code traps".
+const AllSyscalls = "%all"
+
 var topKeys = []string{"default", "arches", "bad-arch", "seal", "rules"}
 
 var ruleKeys = []string{
@@ -28,6 +33,7 @@ var ruleKeys = []string{
 	"syscalls", "when", "comment", "reason",
 	// handler keys: see handlerKeys
 	"handler", "format", "paths", "read-only", "deny-errno", "devices",
+	"from",
 }
 
 // yamlParser turns a YAML document into a Policy.
@@ -517,6 +523,12 @@ func (p *yamlParser) rule(item *yaml.Node) (*Rule, map[string]bool, error) {
 		p.check32(cmps)
 	}
 
+	if kv, ok := keys["from"]; ok {
+		if r.From, err = p.from(kv.val); err != nil {
+			return nil, nil, err
+		}
+	}
+
 	c, hasC := keys["comment"]
 	rs, hasR := keys["reason"]
 	if hasC && hasR {
@@ -554,6 +566,14 @@ func (p *yamlParser) syscallList(r *Rule, n *yaml.Node) (map[string]bool, error)
 	skipped := 0
 	for _, it := range items {
 		name := strings.TrimSpace(it.Value)
+		if name == AllSyscalls {
+			for _, m := range syscalls.Names() {
+				if p.onListedArch(m) {
+					add(m)
+				}
+			}
+			continue
+		}
 		if strings.HasPrefix(name, "%") {
 			members, ok := syscalls.Class(name)
 			if !ok {
@@ -657,7 +677,7 @@ func (p *yamlParser) shadowed(rules []Rule, explicit []map[string]bool) {
 				p.warnf(r.Pos, "%s never matches in this rule: earlier rule at %s decides it unconditionally", shortList(named), rules[j].Pos)
 			}
 		}
-		if r.When == nil {
+		if r.Unconditional() {
 			for _, s := range r.Syscalls {
 				if _, ok := decided[s]; !ok {
 					decided[s] = i
@@ -761,6 +781,16 @@ func formatRule(b *strings.Builder, r Rule) error {
 	if r.When != nil {
 		fmt.Fprintf(b, "    when: %s\n", yamlString(r.When.String()))
 	}
+	if r.From != nil {
+		if len(r.From.Terms) == 0 {
+			return errors.New("from: with no regions")
+		}
+		terms := make([]string, len(r.From.Terms))
+		for i, t := range r.From.Terms {
+			terms[i] = strconv.Quote(t.String())
+		}
+		fmt.Fprintf(b, "    from: [%s]\n", strings.Join(terms, ", "))
+	}
 	if r.Handler != nil {
 		if kind != Notify {
 			return fmt.Errorf("handler %s on a %s rule", r.Handler.Name, kind)
@@ -853,3 +883,43 @@ func yamlString(s string) string {
 
 // archName is the canonical name of a.
 func archName(a *syscalls.Arch) string { return a.Name }
+
+// from parses a from: value: one region term or a list of them
+// ("anon", [exe, "lib:/usr/lib/**"], "!lib:/usr/lib/**"). Unquoted,
+// "!anon" is a YAML tag on an empty scalar; it is taken as meant.
+func (p *yamlParser) from(n *yaml.Node) (*region.Selector, error) {
+	v := deref(n)
+	items := []*yaml.Node{v}
+	switch {
+	case v.Kind == yaml.SequenceNode:
+		items = v.Content
+	case v.Kind != yaml.ScalarNode:
+		return nil, p.errorf(v, "from must be a region or a list of regions, not %s", kindName(v))
+	}
+	if len(items) == 0 {
+		return nil, p.errorf(v, "from: names no regions; give exe, lib:GLOB, vdso or anon (optionally after !)")
+	}
+	sel := &region.Selector{}
+	for _, it := range items {
+		it = deref(it)
+		var term string
+		if tag := it.Tag; strings.HasPrefix(tag, "!") && !strings.HasPrefix(tag, "!!") && it.Kind == yaml.ScalarNode {
+			if it.Value != "" {
+				return nil, p.errorf(it, "from: %s %s reads as a YAML tag; quote negated regions: \"!...\"", tag, it.Value)
+			}
+			term = tag
+		} else {
+			s, err := p.scalar(it, "from")
+			if err != nil {
+				return nil, err
+			}
+			term = s
+		}
+		t, err := region.ParseTerm(term)
+		if err != nil {
+			return nil, p.errorf(it, "%s", err)
+		}
+		sel.Terms = append(sel.Terms, t)
+	}
+	return sel, nil
+}

@@ -129,6 +129,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if report == nil {
 		report = os.Stderr
 	}
+	if o.Policy.HasFrom() {
+		return runAreas(ctx, o, report)
+	}
 	res, err := run(ctx, o, report, true)
 	if errors.Is(err, unix.EBUSY) {
 		// sysgate runs under a filter that has a listener already (an outer
@@ -252,6 +255,7 @@ type supervisor struct {
 	started    atomic.Bool
 	mainPid    int
 	killedMain atomic.Bool
+	regional   bool // the policy has from: rules: decide with the caller's memory map
 
 	// handlers serve the policy's notify rules, by rule index.
 	handlers map[int]notify.Handler
@@ -268,8 +272,15 @@ func (s *supervisor) killedMsg() string {
 
 // handle answers one notified call from the original policy's verdict.
 func (s *supervisor) handle(ctx context.Context, r *notify.Request) notify.Response {
-	a, rule := s.p.Decide(r.Arch, r.Nr, r.Args)
+	a, rule, err := s.decide(r)
+	if err != nil {
+		return notify.Errno(syscall.ENOSYS) // the caller is gone, or its map unreadable
+	}
 	switch a.Kind {
+	case policy.Trap:
+		return s.trapUnknown(r)
+	case policy.Trace:
+		return notify.Errno(syscall.ENOSYS) // as the kernel does with no tracer attached
 	case policy.KillProcess, policy.KillThread:
 		msg := s.describe(r, a, rule)
 		tgid := s.kill(r)

@@ -27,6 +27,16 @@ const (
 // shell's for a command it could not run.
 const helperExit = 127
 
+// init keeps a helper's main goroutine on the main thread (the runtime runs
+// inits there, locked): a traced helper must exec from the thread its
+// tracer traces, the thread-group leader, or the new image would not be
+// traced (fs/exec.c, de_thread moves no ptrace link).
+func init() {
+	if IsHelper() {
+		runtime.LockOSThread()
+	}
+}
+
 // IsHelper reports whether this process is a sandbox helper started by
 // [Start].
 func IsHelper() bool {

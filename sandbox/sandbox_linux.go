@@ -11,6 +11,7 @@ import (
 
 	"github.com/sysgate/sysgate/bpf"
 	"github.com/sysgate/sysgate/features"
+	"github.com/sysgate/sysgate/ptrace"
 	"github.com/sysgate/sysgate/seccomp"
 )
 
@@ -57,9 +58,35 @@ type Config struct {
 	// on the file is the caller's, even if Start then fails; on success it
 	// is also Process.Listener.
 	OnListener func(listener *os.File)
+
+	// Tracer, if set, makes the target a tracee of that tracer's thread:
+	// the helper is forked from the tracer thread with PTRACE_TRACEME, its
+	// own stops (its exec, the signals its runtime gets) are handled inside
+	// Start, and Start returns with the target stopped in the
+	// PTRACE_EVENT_EXEC stop of its execve, before it has run one
+	// instruction of its own. The target then has the options
+	// PTRACE_O_TRACEEXEC, PTRACE_O_EXITKILL and PTRACE_O_TRACESYSGOOD, plus
+	// PtraceOptions. See [Process] for how to wait for a traced target.
+	Tracer *ptrace.Tracer
+	// PtraceOptions are extra PTRACE_O_* options set on the target at its
+	// exec stop (not on the helper before it), e.g. PTRACE_O_TRACESECCOMP,
+	// PTRACE_O_TRACECLONE, PTRACE_O_TRACEFORK. Only with Tracer.
+	PtraceOptions int
 }
 
+// tracedOptions are the ptrace options of every traced target: exec
+// events, death with the tracer, and syscall stops told apart from SIGTRAP
+// (which ptrace.Inject needs).
+const tracedOptions = unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL | unix.PTRACE_O_TRACESYSGOOD
+
 // Process is a started target.
+//
+// A traced target (Config.Tracer) must not be waited for with [Process.Wait]
+// while it is attached: wait would take its ptrace stops. Its tracer waits
+// for it on the tracer thread (ptrace.Wait(pid) inside Tracer.Do), resumes
+// it from each stop, and either detaches it (PTRACE_DETACH, after which Wait
+// works as for any target) or reaps it there and then calls
+// [Process.Release].
 type Process struct {
 	// Pid is the target's process id (the helper's, which became the
 	// target by execve).
@@ -68,9 +95,16 @@ type Process struct {
 	// unless Config.Listener. It belongs to the caller, who must close it;
 	// it is close-on-exec.
 	Listener *os.File
+	// Traced says the target was started under Config.Tracer and is
+	// stopped at its exec.
+	Traced bool
 
 	cmd *exec.Cmd
 }
+
+// Release frees what the Process holds of a target that was reaped
+// elsewhere (by its tracer); Wait must not be called afterwards.
+func (p *Process) Release() error { return p.cmd.Process.Release() }
 
 // Wait waits for the target to exit and returns its state; a non-zero exit
 // or a signal is not an error (see [ExitCode]). Call it exactly once.
@@ -127,7 +161,14 @@ func Start(cfg *Config) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
-	cmd, listener, err := startHelper(hc, cfg.Dir, [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.OnListener)
+	if cfg.Tracer == nil && cfg.PtraceOptions != 0 {
+		return nil, fmt.Errorf("start %s: ptrace options without a tracer", cfg.Path)
+	}
+	var trace *traceStart
+	if cfg.Tracer != nil {
+		trace = &traceStart{tracer: cfg.Tracer, options: tracedOptions | cfg.PtraceOptions}
+	}
+	cmd, listener, err := startHelper(hc, cfg.Dir, [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.OnListener, trace)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "exec" {
@@ -135,7 +176,7 @@ func Start(cfg *Config) (*Process, error) {
 		}
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
-	return &Process{Pid: cmd.Process.Pid, Listener: listener, cmd: cmd}, nil
+	return &Process{Pid: cmd.Process.Pid, Listener: listener, Traced: trace != nil, cmd: cmd}, nil
 }
 
 // helperConfig checks cfg and picks each filter's flags for this kernel.
@@ -211,7 +252,7 @@ const (
 // startHelper runs the helper with hc and waits for it to exec the target
 // or fail. It returns the listener, if any, which it hands to onListener
 // (if set) as soon as it arrives.
-func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener func(*os.File)) (cmd *exec.Cmd, listener *os.File, err error) {
+func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener func(*os.File), trace *traceStart) (cmd *exec.Cmd, listener *os.File, err error) {
 	config, err := configMemfd(hc.marshal())
 	if err != nil {
 		return nil, nil, err
@@ -244,6 +285,10 @@ func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener fun
 	}
 	if stdio[2] != nil {
 		cmd.Stderr = stdio[2]
+	}
+	if trace != nil {
+		listener, err = trace.start(cmd, status, hc, onListener, func() { child.Close(); config.Close() })
+		return cmd, listener, err
 	}
 	if err := cmd.Start(); err != nil {
 		return nil, nil, fmt.Errorf("start sandbox helper: %w", err)

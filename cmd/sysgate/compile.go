@@ -12,6 +12,7 @@ import (
 	"github.com/sysgate/sysgate/bpf"
 	"github.com/sysgate/sysgate/filter"
 	"github.com/sysgate/sysgate/policy"
+	"github.com/sysgate/sysgate/region"
 	"github.com/sysgate/sysgate/syscalls"
 )
 
@@ -127,6 +128,7 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	var pf policyFlags
 	pf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pid := fs.Int("pid", 0, "for `pid`'s memory regions: the verdict of a call from each (policies with from: rules)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -163,9 +165,21 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		argv[i] = v
 	}
-	prog, err := filter.Compile(p, arch, filter.Options{})
+	var regions *region.Map
+	if *pid != 0 {
+		if regions, err = region.ReadMap(*pid); err != nil {
+			return err
+		}
+	}
+	prog, err := filter.Compile(p, arch, filter.Options{Regions: regions})
 	if err != nil {
 		return err
+	}
+	var byRegion []regionVerdict
+	if regions != nil {
+		if byRegion, err = checkRegions(p, prog, arch, nr, argv, regions); err != nil {
+			return err
+		}
 	}
 	d := bpf.SeccompData{Nr: nr, Arch: arch.Audit, Args: argv}
 	res, err := bpf.RunSeccomp(prog.Instructions, d, prog.Arch.ByteOrder())
@@ -174,12 +188,18 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	}
 	verdict := policy.ActionFromRet(res.Ret)
 	want, rule := p.Decide(arch.Audit, nr, argv)
+	if regionDependent(p, name) {
+		// From no known code: the supervisor would decide.
+		want, rule = policy.Action{Kind: policy.Notify}, -2
+	}
 	if want.Ret() != res.Ret {
 		// The compiler and the policy interpreter disagree: a bug, never a verdict to trust.
 		return fmt.Errorf("internal error: compiled program says %v, policy says %v; please report", verdict, want)
 	}
 	by := "the default verdict"
 	switch {
+	case rule == -2:
+		by = "where it comes from: from code unknown when the filter is installed the supervisor decides (see --pid)"
 	case rule >= 0:
 		by = fmt.Sprintf("rule at %v", p.Rules[rule].Pos)
 	default:
@@ -191,11 +211,14 @@ func cmdCheck(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		return json.NewEncoder(stdout).Encode(map[string]any{
 			"arch": arch.Name, "syscall": name, "nr": nr, "args": argv,
 			"verdict": verdict.String(), "ret": res.Ret, "decided_by": by,
-			"executed": res.Executed, "length": len(prog.Instructions),
+			"executed": res.Executed, "length": len(prog.Instructions), "regions": byRegion,
 		})
 	}
 	fmt.Fprintf(stdout, "%s(%s) on %s: %v\ndecided by %s\nexecuted %d of %d BPF instructions\n",
 		name, fmtArgs(argv[:max(0, fs.NArg()-2)]), arch.Name, verdict, by, res.Executed, len(prog.Instructions))
+	if byRegion != nil {
+		printRegions(stdout, byRegion)
+	}
 	return nil
 }
 

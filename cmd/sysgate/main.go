@@ -37,6 +37,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"run", "[flags] [--] <cmd> [<arg>...]", "run a program under a policy (the built-in default unless --policy)", cmdRun},
+		{"trace", "[flags] {[--] <cmd> [<arg>...] | -p <pid>}", "trace a program's syscalls, strace-style, stopping only at the traced ones (seccomp-assisted)", cmdTrace},
 		{"compile", "[--arch <arch>] [--format {raw|asm|dot|oci|stats}] [-o <file>] <policy>", "compile a policy to a seccomp program", cmdCompile},
 		{"check", "[--arch <arch>] [--json] <policy> <syscall> [<arg>...]", "the verdict a policy gives one syscall, by running the compiled program", cmdCheck},
 		{"inspect", "[--json] <pid>", "what a process is subject to: seccomp mode, filters, no_new_privs, sealed mappings", cmdInspect},

@@ -1,0 +1,212 @@
+// areas: issues raw syscalls from chosen kinds of code, for sysgate's
+// memory-area tests and benchmark. Built by internal/areas with gcc.
+//
+//   areas [-r N] ORIGIN...     for each ORIGIN, N times: getppid(2) from
+//                              it, one line each: "ORIGIN ok" or
+//                              "ORIGIN ERRNAME"
+//   areas bench N              sysinfo(2) N times from the program's own
+//                              text; prints "ns/op X"
+//   areas sud [-r N] ORIGIN... like the first form under Syscall User
+//                              Dispatch allowing only the program's text;
+//                              lines end with " dispatched" when SIGSYS
+//                              came (the handler emulates the call)
+//   areas bench-sud N          bench under Syscall User Dispatch
+//
+// ORIGIN: libc (libc's syscall(3)), exe (inline asm in this program),
+// anon (a page mapped RW, written, made RX now: a new page each call),
+// lib:PATH (a shared library dlopened at first use, after start-up; it
+// exports areas_getppid).
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/sysinfo.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef PR_SET_SYSCALL_USER_DISPATCH
+#define PR_SET_SYSCALL_USER_DISPATCH 59
+#endif
+#define SUD_ON 1
+#define SUD_ALLOW 0
+#define SUD_BLOCK 1
+
+static long raw6(long nr, long a, long b, long c, long d, long e, long f) {
+	long ret;
+	register long r10 __asm__("r10") = d;
+	register long r8 __asm__("r8") = e;
+	register long r9 __asm__("r9") = f;
+	__asm__ volatile("syscall"
+			 : "=a"(ret)
+			 : "a"(nr), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+			 : "rcx", "r11", "memory");
+	return ret;
+}
+
+static long exe_getppid(void) { return raw6(SYS_getppid, 0, 0, 0, 0, 0, 0); }
+
+static long libc_getppid(void) {
+	long r = syscall(SYS_getppid);
+	return r < 0 ? -errno : r;
+}
+
+// mov eax, 110 (getppid); syscall; ret
+static const unsigned char anon_code[] = {0xb8, 110, 0, 0, 0, 0x0f, 0x05, 0xc3};
+
+static long anon_getppid(void) {
+	long pg = sysconf(_SC_PAGESIZE);
+	unsigned char *p = mmap(NULL, pg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		perror("mmap");
+		exit(2);
+	}
+	memcpy(p, anon_code, sizeof anon_code);
+	if (mprotect(p, pg, PROT_READ | PROT_EXEC) != 0) {
+		perror("mprotect");
+		exit(2);
+	}
+	long r = ((long (*)(void))p)();
+	munmap(p, pg);
+	return r;
+}
+
+static long lib_getppid(const char *path) {
+	static void *h;
+	static long (*fn)(void);
+	if (!h) {
+		h = dlopen(path, RTLD_NOW);
+		if (!h) {
+			fprintf(stderr, "dlopen: %s\n", dlerror());
+			exit(2);
+		}
+		fn = (long (*)(void))dlsym(h, "areas_getppid");
+		if (!fn) {
+			fprintf(stderr, "dlsym: %s\n", dlerror());
+			exit(2);
+		}
+	}
+	return fn();
+}
+
+static volatile long dispatched;
+static volatile char selector = SUD_ALLOW;
+
+// The SIGSYS handler for Syscall User Dispatch: it runs in this program's
+// text (the allowed range), so it can issue the call itself.
+static void on_sigsys(int sig, siginfo_t *si, void *uc_) {
+	(void)sig;
+	(void)si;
+	ucontext_t *uc = uc_;
+	greg_t *g = uc->uc_mcontext.gregs;
+	dispatched++;
+	g[REG_RAX] = raw6(g[REG_RAX], g[REG_RDI], g[REG_RSI], g[REG_RDX], g[REG_R10], g[REG_R8], g[REG_R9]);
+}
+
+// rt_sigreturn from this program's text: libc's restorer lies outside the
+// allowed range and would be dispatched itself.
+extern void areas_restorer(void);
+__asm__(".text\n.globl areas_restorer\nareas_restorer:\n\tmov $15, %eax\n\tsyscall\n");
+
+struct ksigaction {
+	void (*handler)(int, siginfo_t *, void *);
+	unsigned long flags;
+	void (*restorer)(void);
+	unsigned long mask;
+};
+
+extern char __executable_start[], etext[];
+
+static void sud_on(void) {
+	struct ksigaction sa = {on_sigsys, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, areas_restorer, 0};
+	long r = raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
+	if (r != 0) {
+		fprintf(stderr, "rt_sigaction: %s\n", strerror(-r));
+		exit(2);
+	}
+	unsigned long off = (unsigned long)__executable_start, len = (unsigned long)etext - off;
+	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, SUD_ON, off, len, &selector) != 0) {
+		perror("prctl(PR_SET_SYSCALL_USER_DISPATCH)");
+		exit(3);
+	}
+	selector = SUD_BLOCK;
+}
+
+static double now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static int bench(long n) {
+	struct sysinfo si;
+	for (long i = 0; i < n / 10 + 1; i++) // warm up
+		raw6(SYS_sysinfo, (long)&si, 0, 0, 0, 0, 0);
+	double t0 = now();
+	for (long i = 0; i < n; i++) {
+		long r = raw6(SYS_sysinfo, (long)&si, 0, 0, 0, 0, 0);
+		if (r != 0) {
+			fprintf(stderr, "sysinfo: %s\n", strerror(-r));
+			return 1;
+		}
+	}
+	double t = now() - t0;
+	selector = SUD_ALLOW;
+	printf("ns/op %.2f dispatched %ld\n", t / n, dispatched);
+	return 0;
+}
+
+int main(int argc, char **argv) {
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	int i = 1, sud = 0;
+	long reps = 1;
+	if (argc > 2 && strcmp(argv[1], "bench") == 0)
+		return bench(atol(argv[2]));
+	if (argc > 2 && strcmp(argv[1], "bench-sud") == 0) {
+		sud_on();
+		return bench(atol(argv[2]));
+	}
+	if (i < argc && strcmp(argv[i], "sud") == 0) {
+		sud = 1;
+		i++;
+	}
+	if (i + 1 < argc && strcmp(argv[i], "-r") == 0) {
+		reps = atol(argv[i + 1]);
+		i += 2;
+	}
+	if (i >= argc) {
+		fprintf(stderr, "usage: areas [sud] [-r N] {libc|exe|anon|lib:PATH}...\n       areas {bench|bench-sud} N\n");
+		return 2;
+	}
+	if (sud)
+		sud_on();
+	for (; i < argc; i++) {
+		const char *o = argv[i];
+		for (long k = 0; k < reps; k++) {
+			long before = dispatched, r;
+			if (strcmp(o, "libc") == 0)
+				r = libc_getppid();
+			else if (strcmp(o, "exe") == 0)
+				r = exe_getppid();
+			else if (strcmp(o, "anon") == 0)
+				r = anon_getppid();
+			else if (strncmp(o, "lib:", 4) == 0)
+				r = lib_getppid(o + 4);
+			else {
+				fprintf(stderr, "unknown origin %s\n", o);
+				return 2;
+			}
+			const char *d = dispatched != before ? " dispatched" : "";
+			if (r < 0)
+				printf("%s %s%s\n", o, strerrorname_np(-r), d);
+			else
+				printf("%s ok%s\n", o, d);
+		}
+	}
+	return 0;
+}
