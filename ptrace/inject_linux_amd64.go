@@ -3,6 +3,7 @@ package ptrace
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -179,32 +180,56 @@ func resend(tid int, sig unix.Signal) {
 	unix.Tgkill(tgid, tid, sig)
 }
 
-// vdsoSyscall caches, per vDSO size, the offset of a syscall instruction
-// in it: the vDSO image is the same in every process of a kernel.
-var vdsoSyscall sync.Map // uint64 size -> uint64 offset
+// vdsoSyscall caches the offset of a syscall instruction in the vDSO,
+// whose image is the same in every process of a kernel (checked anyway).
+var vdsoSyscall struct {
+	sync.Mutex
+	off uint64
+	ok  bool
+}
+
+// vdsoBase returns the tracee's AT_SYSINFO_EHDR, the vDSO's address, from
+// /proc/PID/auxv: much cheaper to read than the maps.
+func vdsoBase(pid int) (uint64, bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/auxv")
+	if err != nil {
+		return 0, false
+	}
+	for i := 0; i+16 <= len(b); i += 16 {
+		if binary.NativeEndian.Uint64(b[i:]) == atSysinfoEhdr {
+			return binary.NativeEndian.Uint64(b[i+8:]), true
+		}
+	}
+	return 0, false
+}
 
 // syscallInstruction returns the address of a `syscall` instruction (0f 05)
 // the tracee can execute, and a function that undoes any change made to
 // provide one.
 func syscallInstruction(pid int, rip uint64) (uint64, func() error, error) {
 	nothing := func() error { return nil }
+	vdsoSyscall.Lock()
+	off, cached := vdsoSyscall.off, vdsoSyscall.ok
+	vdsoSyscall.Unlock()
+	if base, ok := vdsoBase(pid); ok && cached {
+		var b [2]byte
+		if n, err := unix.PtracePeekData(pid, uintptr(base+off), b[:]); err == nil && n == 2 && b == [2]byte{0x0f, 0x05} {
+			return base + off, nothing, nil
+		}
+	}
 	maps, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
 	if err != nil {
 		return 0, nothing, err
 	}
 	if lo, hi, ok := findMapping(maps, func(_, _ uint64, perms, path string) bool { return path == "[vdso]" && perms[2] == 'x' }); ok {
-		if off, ok := vdsoSyscall.Load(hi - lo); ok {
-			var b [2]byte
-			if n, err := unix.PtracePeekData(pid, uintptr(lo+off.(uint64)), b[:]); err == nil && n == 2 && b == [2]byte{0x0f, 0x05} {
-				return lo + off.(uint64), nothing, nil
-			}
-		}
 		img := make([]byte, hi-lo)
 		n, err := unix.ProcessVMReadv(pid, []unix.Iovec{{Base: &img[0], Len: uint64(len(img))}},
 			[]unix.RemoteIovec{{Base: uintptr(lo), Len: len(img)}}, 0)
 		if err == nil && n == len(img) {
 			if i := bytes.Index(img, []byte{0x0f, 0x05}); i >= 0 {
-				vdsoSyscall.Store(hi-lo, uint64(i))
+				vdsoSyscall.Lock()
+				vdsoSyscall.off, vdsoSyscall.ok = uint64(i), true
+				vdsoSyscall.Unlock()
 				return lo + uint64(i), nothing, nil
 			}
 		}
@@ -256,3 +281,6 @@ func findMapping(maps []byte, match func(lo, hi uint64, perms, path string) bool
 	}
 	return 0, 0, false
 }
+
+// atSysinfoEhdr is AT_SYSINFO_EHDR (include/uapi/linux/auxvec.h).
+const atSysinfoEhdr = 33

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,10 +22,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/sysgate/sysgate/bpf"
+	"github.com/sysgate/sysgate/features"
 	"github.com/sysgate/sysgate/filter"
 	"github.com/sysgate/sysgate/notify"
 	"github.com/sysgate/sysgate/policy"
+	"github.com/sysgate/sysgate/ptrace"
 	"github.com/sysgate/sysgate/sandbox"
+	"github.com/sysgate/sysgate/seal"
 	"github.com/sysgate/sysgate/syscalls"
 )
 
@@ -43,6 +47,18 @@ type Options struct {
 	Stdin  *os.File
 	Stdout *os.File
 	Stderr *os.File
+
+	// Seal seals the target's system mappings ([vdso], [vvar], ...) with
+	// mseal(2) (Linux 6.10) right after its exec, before it runs, then
+	// lets it run untraced; see package seal. A policy's
+	// "seal: [system-mappings]" asks for the same.
+	Seal bool
+	// SealBestEffort warns and runs unsealed where sealing is impossible
+	// (no mseal, a failed injection) instead of refusing to run.
+	SealBestEffort bool
+	// SealFollowExecs keeps the target traced (exec, fork and clone events
+	// only) to seal again at every exec in its process tree.
+	SealFollowExecs bool
 
 	// Report receives sysgate's one-line reports ("sysgate: ..."); nil
 	// means os.Stderr.
@@ -193,7 +209,23 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 		serveDone = make(chan error, 1)
 		go func() { serveDone <- sup.Serve(sctx) }()
 	}
+	sealing, err := o.sealing(report)
+	if err != nil {
+		return nil, err
+	}
+	var tracer *ptrace.Tracer
+	if sealing {
+		tracer = ptrace.NewTracer()
+		defer tracer.Close()
+		cfg.Tracer = tracer
+		if o.SealFollowExecs {
+			cfg.PtraceOptions = seal.FollowOptions
+		}
+	}
 	proc, err := sandbox.Start(cfg)
+	if err == nil && tracer != nil {
+		err = o.sealAtStart(tracer, proc, report)
+	}
 	if err != nil {
 		cancel()
 		if serveDone != nil {
@@ -219,6 +251,22 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 			}
 		}
 	}()
+	if tracer != nil && o.SealFollowExecs {
+		onSeal := func(r seal.Report, err error) error {
+			if err == nil {
+				return nil
+			}
+			if o.SealBestEffort {
+				fmt.Fprintf(report, "sysgate: warning: pid %d runs unsealed after exec: %v\n", r.Pid, err)
+				return nil
+			}
+			fmt.Fprintf(report, "sysgate: killed pid %d after exec: %v\n", r.Pid, err)
+			return err
+		}
+		if ferr := tracer.Do(func() error { return seal.Follow(proc.Pid, onSeal) }); ferr != nil {
+			fmt.Fprintf(report, "sysgate: following execs: %v\n", ferr)
+		}
+	}
 	state, err := proc.Wait()
 	close(done)
 	if serveDone != nil {
@@ -240,6 +288,63 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 		fmt.Fprintf(report, "sysgate: the target was killed by SIGSYS: a seccomp kill verdict of an enclosing filter, or a signal sent to it\n")
 	}
 	return res, nil
+}
+
+// sealing says whether to seal: asked by the options or the policy, and
+// possible (mseal exists) or required.
+func (o *Options) sealing(report io.Writer) (bool, error) {
+	if !o.Seal && !slices.Contains(o.Policy.Seal, policy.SealSystemMappings) {
+		return false, nil
+	}
+	err := features.HaveMseal()
+	switch {
+	case err == nil:
+		return true, nil
+	case o.SealBestEffort:
+		fmt.Fprintf(report, "sysgate: warning: cannot seal the system mappings, running unsealed: mseal(2) needs Linux 6.10: %v\n", err)
+		return false, nil
+	}
+	return false, fmt.Errorf("seal system mappings: mseal(2) needs Linux 6.10: %w (--seal=best-effort runs unsealed)", err)
+}
+
+// sealAtStart seals the target, stopped at its exec, and detaches it unless
+// execs are followed. On failure (without best effort) the target, which
+// has not run, is killed and reaped.
+func (o *Options) sealAtStart(tracer *ptrace.Tracer, proc *sandbox.Process, report io.Writer) error {
+	var reaped bool
+	err := tracer.Do(func() error {
+		r, err := seal.SealSystemMappings(proc.Pid)
+		for _, m := range r.Mappings {
+			if errors.Is(m.Err, seal.ErrNotAVMA) {
+				fmt.Fprintf(report, "sysgate: %s cannot be sealed from user space (%v); %s\n", m.Name, m.Err, m.Advice)
+			}
+		}
+		if err != nil && !o.SealBestEffort {
+			unix.Kill(proc.Pid, unix.SIGKILL)
+			for {
+				_, ws, werr := ptrace.Wait(proc.Pid)
+				if werr != nil || ws.Exited() || ws.Signaled() {
+					break
+				}
+			}
+			reaped = true
+			return err
+		}
+		if err != nil {
+			fmt.Fprintf(report, "sysgate: warning: running unsealed: %v\n", err)
+		}
+		if o.SealFollowExecs {
+			return nil
+		}
+		if err := unix.PtraceDetach(proc.Pid); err != nil {
+			return fmt.Errorf("detach after sealing: %w", err)
+		}
+		return nil
+	})
+	if err != nil && reaped {
+		proc.Release()
+	}
+	return err
 }
 
 // forwarded are the signals sysgate passes on to the target. The target

@@ -18,11 +18,21 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	pf.register(fs)
 	policyPath := fs.String("policy", "", "policy `file` (native YAML or Docker/OCI JSON); default: the built-in default policy")
 	logDenied := fs.Bool("log", false, "report every denied syscall on stderr, not only the ones that kill")
+	sealMappings := fs.Bool("seal-system-mappings", false, "mseal(2) the target's [vdso], [vvar] & co. right after exec (Linux 6.10); as a policy's seal: [system-mappings]")
+	sealMode := fs.String("seal", "", "`{required|best-effort}`: what to do where sealing is impossible (fail, or warn and run unsealed); implies --seal-system-mappings")
+	sealFollow := fs.Bool("seal-follow-exec", false, "seal again at every exec of the target and its descendants (stays attached with exec/fork events only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("no program to run")
+	}
+	switch *sealMode {
+	case "":
+	case "required", "best-effort":
+		*sealMappings = true
+	default:
+		return usagef("--seal %q: want required or best-effort", *sealMode)
 	}
 	if pf.arch != "" {
 		return usagef("--arch: run always uses this machine's arch")
@@ -52,6 +62,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	}
 	res, err := runner.Run(ctx, runner.Options{
 		Policy: p, Arch: arch, Log: *logDenied,
+		Seal: *sealMappings || *sealFollow, SealBestEffort: *sealMode == "best-effort", SealFollowExecs: *sealFollow,
 		Path: prog, Args: argv, Env: os.Environ(),
 		Stdin: fileOr(stdin, os.Stdin), Stdout: fileOr(stdout, os.Stdout), Stderr: fileOr(stderr, os.Stderr),
 		Report: stderr,
