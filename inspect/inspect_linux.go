@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sysgate/sysgate/region"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -47,6 +48,11 @@ func Inspect(pid int, opts Options) (*Report, error) {
 	r.Threads = otherThreads(dir, pid, st)
 	if r.Sealed, err = readMappings(dir + "/smaps"); err != nil {
 		r.MapsErr = err
+	}
+	if mp, err := region.ReadMap(pid); err == nil {
+		for _, m := range mp.Executable() {
+			r.Regions = append(r.Regions, Region{Start: m.Start, End: m.End, Name: mp.Name(m)})
+		}
 	}
 
 	// Why ptrace is not tried, if it is not; said for the filters only

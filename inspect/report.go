@@ -56,6 +56,11 @@ type Report struct {
 	// sealed or not, in address order.
 	Sealed []Mapping `json:"mappings"`
 
+	// Regions are the executable mappings, named as a policy's from:
+	// names them ("exe", "lib:/usr/lib/x86_64-linux-gnu/libc.so.6",
+	// "vdso", "anon"): where the process's syscalls can come from.
+	Regions []Region `json:"regions,omitempty"`
+
 	// Programs are the installed filters in the order they were
 	// installed: index 0 is the oldest, the last the newest.
 	Programs []Program `json:"programs,omitempty"`
@@ -69,6 +74,21 @@ type Report struct {
 	FilterErr error `json:"-"`
 	SUDErr    error `json:"-"`
 	MapsErr   error `json:"-"`
+}
+
+// Region is one executable mapping and its region name.
+type Region struct {
+	Start, End uint64
+	Name       string
+}
+
+// MarshalJSON writes addresses as hexadecimal strings.
+func (g Region) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Start string `json:"start"`
+		End   string `json:"end"`
+		Name  string `json:"name"`
+	}{hex(g.Start), hex(g.End), g.Name})
 }
 
 // Thread is the seccomp state of one thread of the process.
@@ -231,6 +251,13 @@ func (r *Report) WriteText(w io.Writer) error {
 			name = "(anonymous)"
 		}
 		p.f("    %016x-%016x %s %-24s %s\n", m.Start, m.End, m.Perms, name, seal)
+	}
+
+	if len(r.Regions) > 0 {
+		p.f("  code regions (where syscalls can come from):\n")
+		for _, g := range r.Regions {
+			p.f("    %016x-%016x %s\n", g.Start, g.End, g.Name)
+		}
 	}
 
 	if r.FilterErr != nil {

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -182,5 +183,42 @@ func TestInspectStacked(t *testing.T) {
 func syscallKill(pid int) {
 	if p, err := os.FindProcess(pid); err == nil {
 		p.Kill()
+	}
+}
+
+func TestInspectRegions(t *testing.T) {
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer sleep.Wait()
+	defer sleep.Process.Kill()
+	pol := writePolicy(t, "default: allow\nrules:\n  - trap: [getpid]\n    from: \"!lib:/usr/lib/**\"\n")
+	time.Sleep(100 * time.Millisecond) // let sleep's loader map its libraries
+	out, errOut, code := sysgate(t, nil, "inspect", "--no-stop", "--json", "--policy", pol, strconv.Itoa(sleep.Process.Pid))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r struct {
+		Report struct {
+			Regions []struct{ Name string } `json:"regions"`
+		} `json:"report"`
+		Rules []regionRules `json:"rules_by_region"`
+	}
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	names := map[string]bool{}
+	for _, g := range r.Report.Regions {
+		names[g.Name] = true
+	}
+	if !names["exe"] || !names["vdso"] {
+		t.Fatalf("regions %v lack exe or vdso", names)
+	}
+	for _, g := range r.Rules {
+		lib := strings.HasPrefix(g.Region, "lib:/usr/lib/")
+		if lib != (len(g.Rules) == 0) {
+			t.Errorf("region %s: rules %v", g.Region, g.Rules)
+		}
 	}
 }
