@@ -124,11 +124,13 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 
 	tr := ptrace.NewTracer()
 	defer tr.Close()
-	proc, err := sandbox.Start(&sandbox.Config{
+	cfg := &sandbox.Config{
 		Path: o.Path, Args: o.Args, Env: o.Env, Dir: o.Dir,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Tracer: tr,
-	})
+	}
+	o.namespaces(cfg)
+	proc, err := sandbox.Start(cfg)
 	if err != nil {
 		return nil, err
 	}

@@ -48,6 +48,15 @@ type Options struct {
 	Stdout *os.File
 	Stderr *os.File
 
+	// UserNS starts the target in a new user namespace (Linux 3.8) as its
+	// root; UIDMap and GIDMap map its ids, nil: the caller's effective uid
+	// and gid to 0. MountNS starts it in a new mount namespace with
+	// private mounts. See sandbox.Config. A policy's mknod handler makes
+	// the device nodes that a user namespace may not.
+	UserNS         bool
+	UIDMap, GIDMap []sandbox.IDMap
+	MountNS        bool
+
 	// Seal seals the target's system mappings ([vdso], [vvar], ...) with
 	// mseal(2) (Linux 6.10) right after its exec, before it runs, then
 	// lets it run untraced; see package seal. A policy's
@@ -193,7 +202,12 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Filters:  [][]bpf.Instruction{prog.Instructions},
 		Listener: needListener,
+		// Launch from a thread of sysgate, not a helper process, unless
+		// the kernel applies kills itself: a kill on the launcher thread
+		// would kill sysgate.
+		InProcess: notifyKills,
 	}
+	o.namespaces(cfg)
 	var serveDone chan error
 	var listener *os.File
 	// The supervisor serves until the target is gone, whatever happens to
@@ -290,6 +304,11 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 	return res, nil
 }
 
+// namespaces copies the namespace options into cfg.
+func (o *Options) namespaces(cfg *sandbox.Config) {
+	cfg.UserNS, cfg.UIDMap, cfg.GIDMap, cfg.MountNS = o.UserNS, o.UIDMap, o.GIDMap, o.MountNS
+}
+
 // sealing says whether to seal: asked by the options or the policy, and
 // possible (mseal exists) or required.
 func (o *Options) sealing(report io.Writer) (bool, error) {
@@ -377,6 +396,9 @@ func (s *supervisor) killedMsg() string {
 
 // handle answers one notified call from the original policy's verdict.
 func (s *supervisor) handle(ctx context.Context, r *notify.Request) notify.Response {
+	if sandbox.IsLauncher(r.Pid) {
+		return notify.Continue() // sysgate's own launcher thread, under the filter until it ends
+	}
 	a, rule, err := s.decide(r)
 	if err != nil {
 		return notify.Errno(syscall.ENOSYS) // the caller is gone, or its map unreadable

@@ -26,6 +26,18 @@
 // helper only sends the listener, gives back RLIMIT_NOFILE and execs; see
 // [Config].Filters for what a filter must therefore allow.
 //
+// # Namespaces
+//
+// With [Config].UserNS and [Config].MountNS the helper is cloned into a new
+// user and/or mount namespace (os/exec's Cloneflags; this process writes
+// the id maps, then the helper becomes uid 0 and gid 0 of the namespace),
+// so it makes its mounts private, sets no_new_privs, installs the filters
+// and execs inside them. The helper being this very binary, the
+// namespace's root must be able to execute it. A tracer ([Config].Tracer)
+// composes with both: PTRACE_TRACEME comes after the helper joined them,
+// and a tracer in the parent user namespace has every capability over the
+// new one.
+//
 // # Signals and terminals
 //
 // The target stays in its caller's process group and session, so a

@@ -88,6 +88,11 @@ func runHelper() int {
 func helperExec(hc *helperConfig) int {
 	// The likely exec failures get a clean report now, while nothing
 	// restricts the helper: execve would say the same.
+	if hc.MountPrivate {
+		if err := makeMountsPrivate(); err != nil {
+			return report(errKindSetup, err)
+		}
+	}
 	if err := checkExecutable(hc.Path); err != nil {
 		return report(errKindExec, err)
 	}
@@ -139,6 +144,17 @@ func helperProbe() int {
 		return report(errKindSetup, err)
 	}
 	return 0
+}
+
+// makeMountsPrivate stops mount propagation between the helper's new
+// mount namespace and the one it was copied from, both ways: a copy keeps
+// the shared mounts shared (or, owned by a new user namespace, makes them
+// slaves), mount_namespaces(7).
+func makeMountsPrivate() error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make the new mount namespace private: %w", err)
+	}
+	return nil
 }
 
 // checkExecutable fails as execve would for a missing, non-executable or

@@ -18,6 +18,10 @@ import (
 // envVictim selects what the test binary does when it is the target.
 const envVictim = "SANDBOX_TEST_VICTIM"
 
+// envMount names a mount point whose propagation the "namespaces" victim
+// reports.
+const envMount = "SANDBOX_TEST_MOUNT"
+
 func TestMain(m *testing.M) {
 	sandbox.RunHelper()
 	if mode, ok := os.LookupEnv(envVictim); ok {
@@ -76,6 +80,44 @@ func runVictim(mode string) int {
 			return 1
 		}
 		say("fd=%d\n", int(r))
+	case "namespaces":
+		// Who the target is and where: its ids, its maps, its namespaces
+		// and whether / still propagates mounts.
+		say("uid=%d gid=%d\n", unix.Getuid(), unix.Getgid())
+		for _, f := range []string{"uid_map", "gid_map", "setgroups"} {
+			b, _ := os.ReadFile("/proc/self/" + f)
+			say("%s=%q\n", f, strings.Join(strings.Fields(string(b)), " "))
+		}
+		for _, ns := range []string{"user", "mnt"} {
+			l, _ := os.Readlink("/proc/self/ns/" + ns)
+			say("%s=%s\n", ns, l)
+		}
+		if dir := os.Getenv(envMount); dir != "" {
+			b, _ := os.ReadFile("/proc/self/mountinfo")
+			for _, line := range strings.Split(string(b), "\n") {
+				if f := strings.Fields(line); len(f) > 6 && f[4] == dir {
+					say("shared=%v\n", strings.Contains(line, " shared:"))
+				}
+			}
+		}
+		r, _, errno := unix.RawSyscall(unix.SYS_GETPPID, 0, 0, 0)
+		say("getppid ret=%d errno=%d\n", int(r), int(errno))
+	case "unprivileged-start":
+		// An unprivileged caller starts the "namespaces" victim in new
+		// user and mount namespaces.
+		exe, _ := os.Executable()
+		p, err := sandbox.Start(&sandbox.Config{Path: exe, Args: []string{"victim"}, Env: []string{envVictim + "=namespaces"},
+			Stdout: os.Stdout, Stderr: os.Stderr, UserNS: true, MountNS: true})
+		if err != nil {
+			say("start: %v\n", err)
+			return 1
+		}
+		ps, err := p.Wait()
+		if err != nil {
+			say("wait: %v\n", err)
+			return 1
+		}
+		return sandbox.ExitCode(ps)
 	case "block":
 		say("ready\n")
 		buf := make([]byte, 64)

@@ -16,7 +16,7 @@ func ProbeFeatures() error {
 	if err := features.HaveUserNotif(); err != nil {
 		return err
 	}
-	cmd, listener, err := startHelper(&helperConfig{Mode: modeProbe}, "", [3]*os.File{}, nil, nil)
+	cmd, listener, err := startHelper(&helperConfig{Mode: modeProbe}, "", [3]*os.File{}, nil, nil, nil)
 	if err != nil {
 		return fmt.Errorf("probe listener features: %w", err)
 	}

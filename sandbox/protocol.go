@@ -12,7 +12,7 @@ import (
 // a mode, the target's path, argv and environment, and the filters with
 // the exact flags each is installed with. Parent and helper are the same
 // binary, so the format needs no compatibility beyond the magic.
-const configMagic = "SGSB1\x00"
+const configMagic = "SGSB2\x00"
 
 // Helper modes.
 const (
@@ -29,11 +29,14 @@ type helperFilter struct {
 // helperConfig is what the helper needs, read in full before it installs
 // anything.
 type helperConfig struct {
-	Mode    byte
-	Path    string
-	Args    []string
-	Env     []string
-	Filters []helperFilter
+	Mode byte
+	// MountPrivate makes every mount of the helper's (new) mount namespace
+	// private before anything else.
+	MountPrivate bool
+	Path         string
+	Args         []string
+	Env          []string
+	Filters      []helperFilter
 }
 
 var order = binary.LittleEndian
@@ -41,6 +44,7 @@ var order = binary.LittleEndian
 func (c *helperConfig) marshal() []byte {
 	b := []byte(configMagic)
 	b = append(b, c.Mode)
+	b = append(b, boolByte(c.MountPrivate))
 	str := func(s string) {
 		b = order.AppendUint32(b, uint32(len(s)))
 		b = append(b, s...)
@@ -61,6 +65,13 @@ func (c *helperConfig) marshal() []byte {
 		b = append(b, bpf.Marshal(f.Prog, order)...)
 	}
 	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
 }
 
 var errShortConfig = errors.New("truncated")
@@ -108,11 +119,18 @@ func (r *configReader) strs() []string {
 }
 
 func unmarshalConfig(b []byte) (*helperConfig, error) {
-	if len(b) < len(configMagic)+1 || string(b[:len(configMagic)]) != configMagic {
+	if len(b) < len(configMagic)+2 || string(b[:len(configMagic)]) != configMagic {
 		return nil, fmt.Errorf("sandbox helper config: bad magic")
 	}
 	r := &configReader{b: b[len(configMagic):]}
 	c := &helperConfig{Mode: r.take(1)[0]}
+	switch r.take(1)[0] {
+	case 0:
+	case 1:
+		c.MountPrivate = true
+	default:
+		return nil, fmt.Errorf("sandbox helper config: bad mount flag")
+	}
 	c.Path = r.str()
 	c.Args = r.strs()
 	c.Env = r.strs()

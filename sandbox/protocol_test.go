@@ -20,6 +20,7 @@ func TestConfigRoundTrip(t *testing.T) {
 				{Prog: []bpf.Instruction{bpf.Ret(0x7fc00000)}, Flags: 0x39},
 			},
 		}},
+		{"exec in a private mount namespace", helperConfig{Mode: modeExec, MountPrivate: true, Path: "/bin/true", Args: []string{"true"}, Env: []string{}}},
 		{"probe", helperConfig{Mode: modeProbe, Args: []string{}, Env: []string{}}},
 	}
 	for _, tt := range tests {
@@ -49,7 +50,8 @@ func TestConfigRoundTrip(t *testing.T) {
 func TestConfigHostileCounts(t *testing.T) {
 	// A huge string count must not allocate its way into a crash.
 	b := []byte(configMagic)
-	b = append(b, modeExec, 0, 0, 0, 0) // empty path
+	b = append(b, modeExec, 0) // no private mounts
+	b = append(b, 0, 0, 0, 0)  // empty path
 	b = append(b, 0xff, 0xff, 0xff, 0xff)
 	if _, err := unmarshalConfig(b); err == nil {
 		t.Error("accepted 4G args")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -30,6 +31,30 @@ type Config struct {
 	// Stdin, Stdout and Stderr become fds 0, 1 and 2 of the target; nil
 	// means /dev/null. Only these three fds reach the target.
 	Stdin, Stdout, Stderr *os.File
+
+	// UserNS starts the target in a new user namespace (CLONE_NEWUSER,
+	// Linux 3.8), where it may be root, with every capability over what
+	// the namespace owns and none outside. Without privilege the caller
+	// needs unprivileged user namespaces, which some systems switch off
+	// (user.max_user_namespaces, kernel.unprivileged_userns_clone,
+	// AppArmor's restrict_unprivileged_userns). Device nodes cannot be made
+	// in one (mknod(2) of a device needs CAP_MKNOD in the initial user
+	// namespace): a notify rule with the mknod handler makes them for it.
+	UserNS bool
+	// UIDMap and GIDMap map ids inside the new user namespace to ids
+	// outside (/proc/PID/uid_map, user_namespaces(7)); nil maps the
+	// caller's effective uid (gid) to 0 and nothing else. The target
+	// starts as uid 0 and gid 0 of the namespace, with no supplementary
+	// groups, so both maps must map 0. A caller without CAP_SETUID
+	// (CAP_SETGID) may map only its own id, and without CAP_SETGID
+	// setgroups(2) is denied inside, as the kernel demands before it takes
+	// such a gid_map. Only with UserNS.
+	UIDMap, GIDMap []IDMap
+	// MountNS starts the target in a new mount namespace (CLONE_NEWNS), a
+	// copy of the caller's in which the helper first makes every mount
+	// private (as unshare(1) does), so that mounts made on either side
+	// stay there. It needs CAP_SYS_ADMIN, which UserNS gives.
+	MountNS bool
 
 	// Filters are installed in order, so the last is the newest (the one
 	// whose SECCOMP_RET_DATA wins among equal actions). None means no
@@ -72,7 +97,21 @@ type Config struct {
 	// exec stop (not on the helper before it), e.g. PTRACE_O_TRACESECCOMP,
 	// PTRACE_O_TRACECLONE, PTRACE_O_TRACEFORK. Only with Tracer.
 	PtraceOptions int
+
+	// InProcess launches the target from a new OS thread of this process
+	// instead of a re-executed helper, which saves a whole Go program's
+	// start (see "Launching in process" in the package documentation).
+	// The caller's supervisor must answer notifications from the launcher
+	// ([IsLauncher]) with Continue. Start uses the helper anyway with a
+	// Tracer, new namespaces, or filters that deny what the launch needs
+	// ([CheckInProcess]). Every fd of this process above 2 is marked
+	// close-on-exec, as the helper does for the target's.
+	InProcess bool
 }
+
+// IDMap is one line of a user namespace's uid_map or gid_map: Size ids
+// from ContainerID inside are HostID and on outside.
+type IDMap = syscall.SysProcIDMap
 
 // tracedOptions are the ptrace options of every traced target: exec
 // events, death with the tracer, and syscall stops told apart from SIGTRAP
@@ -164,11 +203,14 @@ func Start(cfg *Config) (*Process, error) {
 	if cfg.Tracer == nil && cfg.PtraceOptions != 0 {
 		return nil, fmt.Errorf("start %s: ptrace options without a tracer", cfg.Path)
 	}
+	if cfg.launchInProcess() && launcherAllowed(hc.Filters) == nil {
+		return startInProcess(cfg, hc)
+	}
 	var trace *traceStart
 	if cfg.Tracer != nil {
 		trace = &traceStart{tracer: cfg.Tracer, options: tracedOptions | cfg.PtraceOptions}
 	}
-	cmd, listener, err := startHelper(hc, cfg.Dir, [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.OnListener, trace)
+	cmd, listener, err := startHelper(hc, cfg.Dir, [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}, cfg.sysProcAttr(), cfg.OnListener, trace)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) && pe.Op == "exec" {
@@ -209,7 +251,11 @@ func (cfg *Config) helperConfig() (*helperConfig, error) {
 		}
 	}
 
-	hc := &helperConfig{Mode: modeExec, Path: cfg.Path, Args: cfg.Args, Env: cfg.Env}
+	if err := cfg.checkNamespaces(); err != nil {
+		return nil, err
+	}
+
+	hc := &helperConfig{Mode: modeExec, MountPrivate: cfg.MountNS, Path: cfg.Path, Args: cfg.Args, Env: cfg.Env}
 	if len(hc.Args) == 0 {
 		hc.Args = []string{cfg.Path}
 	}
@@ -228,6 +274,86 @@ func (cfg *Config) helperConfig() (*helperConfig, error) {
 		hc.Filters = append(hc.Filters, helperFilter{Prog: prog, Flags: uint32(flags)})
 	}
 	return hc, nil
+}
+
+// checkNamespaces checks the id maps: only with UserNS, each range
+// non-empty and within the 32-bit ids (the kernel would say EINVAL).
+func (cfg *Config) checkNamespaces() error {
+	if !cfg.UserNS && (cfg.UIDMap != nil || cfg.GIDMap != nil) {
+		return errors.New("uid or gid map without a user namespace (set UserNS)")
+	}
+	for _, m := range []struct {
+		name string
+		ids  []IDMap
+	}{{"uid", cfg.UIDMap}, {"gid", cfg.GIDMap}} {
+		for i, e := range m.ids {
+			if e.Size <= 0 || e.ContainerID < 0 || e.HostID < 0 ||
+				uint64(e.ContainerID)+uint64(e.Size) > 1<<32-1 || uint64(e.HostID)+uint64(e.Size) > 1<<32-1 {
+				return fmt.Errorf("%s map line %d (%d %d %d): want a non-empty range of ids below 4294967295", m.name, i+1, e.ContainerID, e.HostID, e.Size)
+			}
+		}
+		if m.ids != nil && !slices.ContainsFunc(m.ids, func(e IDMap) bool { return e.ContainerID == 0 }) {
+			return fmt.Errorf("%s map maps no id to 0: the target starts as root of its user namespace", m.name)
+		}
+	}
+	return nil
+}
+
+// sysProcAttr is the helper's clone flags and id maps, nil for none. The
+// helper is cloned into the namespaces, so everything it does before its
+// execve (reading its config, no_new_privs, the filters) happens inside;
+// os/exec writes the id maps from this process before the helper runs.
+func (cfg *Config) sysProcAttr() *syscall.SysProcAttr {
+	if !cfg.UserNS && !cfg.MountNS {
+		return nil
+	}
+	attr := &syscall.SysProcAttr{}
+	if cfg.MountNS {
+		attr.Cloneflags |= syscall.CLONE_NEWNS
+	}
+	if cfg.UserNS {
+		attr.Cloneflags |= syscall.CLONE_NEWUSER
+		attr.UidMappings = cfg.UIDMap
+		if attr.UidMappings == nil {
+			attr.UidMappings = []IDMap{{ContainerID: 0, HostID: os.Geteuid(), Size: 1}}
+		}
+		attr.GidMappings = cfg.GIDMap
+		if attr.GidMappings == nil {
+			attr.GidMappings = []IDMap{{ContainerID: 0, HostID: os.Getegid(), Size: 1}}
+		}
+		// The kernel takes a gid_map from a writer without CAP_SETGID
+		// only once setgroups is denied (user_namespaces(7), "The
+		// /proc/[pid]/setgroups file"); a privileged caller keeps it.
+		attr.GidMappingsEnableSetgroups = haveCapability(unix.CAP_SETGID)
+		// Become the namespace's root: a helper whose own uid is not
+		// mapped would run as the overflow uid and lose every capability
+		// at its execve (the kernel grants them to the namespace's uid 0,
+		// capabilities(7)). os/exec does this after the maps are written.
+		attr.Credential = &syscall.Credential{Uid: 0, Gid: 0, NoSetGroups: !attr.GidMappingsEnableSetgroups}
+	}
+	return attr
+}
+
+// haveCapability reports whether this thread has capability c in its
+// effective set (capget(2); Go's threads share their credentials).
+func haveCapability(c int) bool {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return false
+	}
+	return data[c/32].Effective&(1<<(c%32)) != 0
+}
+
+// namespaceNames names the namespaces in attr for errors.
+func namespaceNames(attr *syscall.SysProcAttr) string {
+	switch {
+	case attr.Cloneflags&syscall.CLONE_NEWUSER != 0 && attr.Cloneflags&syscall.CLONE_NEWNS != 0:
+		return "user and mount namespaces"
+	case attr.Cloneflags&syscall.CLONE_NEWUSER != 0:
+		return "user namespace"
+	}
+	return "mount namespace"
 }
 
 // tsyncFlags is the flags every filter gets: TSYNC, so the helper's other
@@ -252,7 +378,7 @@ const (
 // startHelper runs the helper with hc and waits for it to exec the target
 // or fail. It returns the listener, if any, which it hands to onListener
 // (if set) as soon as it arrives.
-func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener func(*os.File), trace *traceStart) (cmd *exec.Cmd, listener *os.File, err error) {
+func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, attr *syscall.SysProcAttr, onListener func(*os.File), trace *traceStart) (cmd *exec.Cmd, listener *os.File, err error) {
 	config, err := configMemfd(hc.marshal())
 	if err != nil {
 		return nil, nil, err
@@ -269,11 +395,12 @@ func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener fun
 	defer child.Close()
 
 	cmd = &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{helperArg0},
-		Env:        []string{helperEnv + "=" + helperEnvValue},
-		Dir:        dir,
-		ExtraFiles: []*os.File{configFD - 3: config, statusFD - 3: child},
+		Path:        "/proc/self/exe",
+		Args:        []string{helperArg0},
+		Env:         []string{helperEnv + "=" + helperEnvValue},
+		Dir:         dir,
+		ExtraFiles:  []*os.File{configFD - 3: config, statusFD - 3: child},
+		SysProcAttr: attr,
 	}
 	// A nil *os.File in an io.Reader/io.Writer field is not a nil
 	// interface; leave the field unset for /dev/null.
@@ -291,7 +418,7 @@ func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener fun
 		return cmd, listener, err
 	}
 	if err := cmd.Start(); err != nil {
-		return nil, nil, fmt.Errorf("start sandbox helper: %w", err)
+		return nil, nil, startError(attr, err)
 	}
 	// The helper holds its own copies now; ours must go, or EOF never comes.
 	child.Close()
@@ -304,6 +431,24 @@ func startHelper(hc *helperConfig, dir string, stdio [3]*os.File, onListener fun
 		return nil, nil, err
 	}
 	return cmd, listener, nil
+}
+
+// startError explains a failure to start the helper, which in new
+// namespaces is most likely the kernel refusing them.
+func startError(attr *syscall.SysProcAttr, err error) error {
+	if attr == nil || attr.Cloneflags == 0 {
+		return fmt.Errorf("start sandbox helper: %w", err)
+	}
+	why := ""
+	switch {
+	case errors.Is(err, unix.EPERM) && attr.Cloneflags&syscall.CLONE_NEWUSER == 0:
+		why = " (a mount namespace needs CAP_SYS_ADMIN, or a user namespace too)"
+	case errors.Is(err, unix.EPERM), errors.Is(err, unix.ENOSPC), errors.Is(err, unix.EUSERS):
+		why = " (unprivileged user namespaces switched off? see user.max_user_namespaces, kernel.unprivileged_userns_clone, AppArmor's restrict_unprivileged_userns; or an id map this caller may not write)"
+	case errors.Is(err, unix.EINVAL):
+		why = " (user namespaces need CONFIG_USER_NS, Linux 3.8)"
+	}
+	return fmt.Errorf("start sandbox helper in new %s%s: %w", namespaceNames(attr), why, err)
 }
 
 // gotListener wraps a received listener fd, asks features about it (cheap

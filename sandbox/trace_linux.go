@@ -28,9 +28,17 @@ const helperOptions = unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
 // to the target's exec stop. closeChild closes the parent's copies of the
 // helper's fds once it runs.
 func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListener func(*os.File), closeChild func()) (*os.File, error) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Ptrace: true}
+	attr := cmd.SysProcAttr
+	if attr == nil {
+		attr = &syscall.SysProcAttr{}
+	}
+	// PTRACE_TRACEME comes after the child joined its namespaces (os/exec
+	// does it last before execve); a tracer in the parent user namespace
+	// has every capability over the new one.
+	attr.Ptrace = true
+	cmd.SysProcAttr = attr
 	if err := ts.tracer.Do(cmd.Start); err != nil {
-		return nil, fmt.Errorf("start sandbox helper: %w", err)
+		return nil, startError(attr, err)
 	}
 	closeChild()
 	pid := cmd.Process.Pid
