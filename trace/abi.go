@@ -20,8 +20,8 @@ type abi struct {
 	nargs []uint8
 
 	oflags, atflags, prot, mapflags, clone, sockflags, waitopts, accmode, mountflags, statxmask []flag
-	afs, socktypes, signals, fcntlcmds, whences                                             map[uint64]string
-	ioctls                                                                                  map[uint64]string
+	afs, socktypes, signals, fcntlcmds, whences                                                 map[uint64]string
+	ioctls                                                                                      map[uint64]string
 }
 
 var abis = map[*syscalls.Arch]*abi{}
@@ -97,7 +97,7 @@ func abiFor(arch *syscalls.Arch) *abi {
 		"CLONE_CLEAR_SIGHAND", "CLONE_INTO_CGROUP", "CLONE_NEWTIME")
 	a.sockflags = c("SOCK_NONBLOCK", "SOCK_CLOEXEC")
 	a.waitopts = c("WNOHANG", "WUNTRACED", "WCONTINUED", "WNOWAIT", "__WNOTHREAD", "__WALL", "__WCLONE")
-	a.accmode = c("R_OK", "W_OK", "X_OK")
+	a.accmode = []flag{{"R_OK", 4}, {"W_OK", 2}, {"X_OK", 1}} // unistd.h, the same on every ABI
 	a.mountflags = c("MS_RDONLY", "MS_NOSUID", "MS_NODEV", "MS_NOEXEC", "MS_SYNCHRONOUS", "MS_REMOUNT",
 		"MS_MANDLOCK", "MS_DIRSYNC", "MS_NOATIME", "MS_NODIRATIME", "MS_BIND", "MS_MOVE", "MS_REC", "MS_SILENT",
 		"MS_UNBINDABLE", "MS_PRIVATE", "MS_SLAVE", "MS_SHARED", "MS_RELATIME", "MS_STRICTATIME", "MS_LAZYTIME")

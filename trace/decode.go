@@ -131,7 +131,12 @@ func (d *Decoder) Enter(c *Call) {
 		d.clone(c)
 		return
 	}
-	for i := 0; i < c.sig.nIn; i++ {
+	n := c.sig.nIn
+	if k := c.sig.args; len(k) > 0 && k[len(k)-1] == kMode && len(k) > 1 && k[len(k)-2] == kOFlags &&
+		c.Args[len(k)-2]&(0x40|0x400000) == 0 {
+		n-- // open's mode means something only with O_CREAT or O_TMPFILE
+	}
+	for i := 0; i < n; i++ {
 		c.text = d.arg(c.text, c, i, c.sig.args[i])
 		c.ends = append(c.ends, len(c.text))
 	}
@@ -140,10 +145,10 @@ func (d *Decoder) Enter(c *Call) {
 // Leave decodes the rest of the arguments and the return value, from
 // c.Ret (set by the tracer at the exit stop, with Done).
 func (d *Decoder) Leave(c *Call) {
-	if c.sig != nil && c.sig.spec == 0 {
+	if c.sig != nil && c.sig.spec == 0 && c.sig.nIn < len(c.sig.args) {
 		for i := len(c.ends); i < len(c.sig.args); i++ {
 			k := c.sig.args[i]
-			if c.Errno() != 0 || !c.Done {
+			if k > kOut && (c.Errno() != 0 || !c.Done) {
 				k = kPtr // the call filled nothing
 			}
 			c.text = d.arg(c.text, c, i, k)

@@ -57,3 +57,17 @@ func siFields(si *unix.Siginfo) siFieldsT {
 		status: *(*int32)(unsafe.Pointer(&b[24])),
 	}
 }
+
+// wait4Raw is wait4(-1, ws, __WALL) without telling the Go scheduler: the
+// tracer's locked thread blocks here between nearly every two stops, and
+// the scheduler's hand-off of its P to another thread (and back) would cost
+// more than the stop itself. Nothing else runs on this thread anyway.
+func wait4Raw(ws *unix.WaitStatus) (int, error) {
+	r, _, e := unix.RawSyscall6(unix.SYS_WAIT4, ^uintptr(0), uintptr(unsafe.Pointer(ws)), unix.WALL, 0, 0, 0)
+	if e != 0 {
+		return 0, e
+	}
+	return int(r), nil
+}
+
+func unsafePointer(p *uint32) unsafe.Pointer { return unsafe.Pointer(p) }

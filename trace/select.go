@@ -1,6 +1,7 @@
 package trace
 
 import (
+	"errors"
 	"fmt"
 	"regexp"
 	"sort"
@@ -8,6 +9,8 @@ import (
 
 	"github.com/sysgate/sysgate/syscalls"
 )
+
+var errUnknown = errors.New("unknown syscall")
 
 // Selection is the set of syscalls a trace shows, by name, as strace's
 // "-e trace=" expression selects them. The zero value selects nothing;
@@ -41,6 +44,9 @@ func ParseSelection(expr string) (*Selection, error) {
 			optional, tok = true, tok[1:]
 		}
 		n, err := s.add(tok)
+		if optional && errors.Is(err, errUnknown) {
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +95,7 @@ func (s *Selection) add(tok string) (int, error) {
 	case strings.HasPrefix(tok, "%"):
 		members, ok := syscalls.Class(tok)
 		if !ok {
-			return 0, fmt.Errorf("unknown syscall class %q (known: %s)", tok, strings.Join(syscalls.Classes(), " "))
+			return 0, fmt.Errorf("%w class %q (known: %s)", errUnknown, tok, strings.Join(syscalls.Classes(), " "))
 		}
 		for _, m := range members {
 			s.names[m] = true
@@ -104,7 +110,7 @@ func (s *Selection) add(tok string) (int, error) {
 			}
 			return len(members), nil
 		}
-		return 0, fmt.Errorf("unknown syscall %q", tok)
+		return 0, fmt.Errorf("%w %q", errUnknown, tok)
 	}
 	s.names[tok] = true
 	return 1, nil

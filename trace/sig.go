@@ -6,36 +6,36 @@ import "strings"
 type kind uint8
 
 const (
-	kHex      kind = iota // 0x1f
-	kInt                  // signed int (32 bits)
-	kLong                 // signed long
-	kUint                 // unsigned int
-	kSize                 // unsigned long
-	kPtr                  // NULL or 0x7ff...
-	kFD                   // a file descriptor; with -y its path: 3</etc/passwd>
-	kDirFD                // AT_FDCWD or a file descriptor
-	kPath                 // a NUL-terminated path, not limited by -s
-	kStr                  // a NUL-terminated string, limited by -s
-	kBufIn                // a buffer whose length is the next argument
-	kOFlags               // O_RDONLY|O_CLOEXEC
-	kMode                 // 0644
-	kAtFlags              // AT_SYMLINK_NOFOLLOW|...
-	kAccMode              // F_OK, R_OK|W_OK
-	kProt                 // PROT_READ|PROT_WRITE
-	kMapFlags             // MAP_PRIVATE|MAP_ANONYMOUS
-	kAF                   // AF_INET
-	kSockType             // SOCK_STREAM|SOCK_CLOEXEC
-	kSockFlags            // SOCK_CLOEXEC
-	kSig                  // SIGTERM
-	kWaitOpts             // WNOHANG|__WALL
-	kWhence               // SEEK_SET
-	kIoctl                // TCGETS or 0x5401
-	kSockaddr             // a struct sockaddr whose length is the next argument
-	kArgv                 // ["ls", "-l"]
-	kEnvp                 // 0x7ffd... /* 12 vars */
-	kMountFlags           // MS_BIND|MS_REC
-	kStatxMask            // STATX_BASIC_STATS
-	kCloneArgs            // struct clone_args (clone3)
+	kHex        kind = iota // 0x1f
+	kInt                    // signed int (32 bits)
+	kLong                   // signed long
+	kUint                   // unsigned int
+	kSize                   // unsigned long
+	kPtr                    // NULL or 0x7ff...
+	kFD                     // a file descriptor; with -y its path: 3</etc/passwd>
+	kDirFD                  // AT_FDCWD or a file descriptor
+	kPath                   // a NUL-terminated path, not limited by -s
+	kStr                    // a NUL-terminated string, limited by -s
+	kBufIn                  // a buffer whose length is the next argument
+	kOFlags                 // O_RDONLY|O_CLOEXEC
+	kMode                   // 0644
+	kAtFlags                // AT_SYMLINK_NOFOLLOW|...
+	kAccMode                // F_OK, R_OK|W_OK
+	kProt                   // PROT_READ|PROT_WRITE
+	kMapFlags               // MAP_PRIVATE|MAP_ANONYMOUS
+	kAF                     // AF_INET
+	kSockType               // SOCK_STREAM|SOCK_CLOEXEC
+	kSockFlags              // SOCK_CLOEXEC
+	kSig                    // SIGTERM
+	kWaitOpts               // WNOHANG|__WALL
+	kWhence                 // SEEK_SET
+	kIoctl                  // TCGETS or 0x5401
+	kSockaddr               // a struct sockaddr whose length is the next argument
+	kArgv                   // ["ls", "-l"]
+	kEnvp                   // 0x7ffd... /* 12 vars */
+	kMountFlags             // MS_BIND|MS_REC
+	kStatxMask              // STATX_BASIC_STATS
+	kCloneArgs              // struct clone_args (clone3)
 
 	kOut // the kinds after this are decoded at the exit stop
 
@@ -74,7 +74,7 @@ var kindNames = map[string]kind{
 	"sockflags": kSockFlags, "sig": kSig, "waitopts": kWaitOpts, "whence": kWhence, "ioctl": kIoctl,
 	"sockaddr": kSockaddr, "argv": kArgv, "envp": kEnvp, "mountflags": kMountFlags, "statxmask": kStatxMask,
 	"cloneargs": kCloneArgs,
-	"bufout": kBufOut, "stat": kStat, "statx": kStatx, "sockaddrout": kSockaddrOut, "socklenp": kSocklenPtr,
+	"bufout":    kBufOut, "stat": kStat, "statx": kStatx, "sockaddrout": kSockaddrOut, "socklenp": kSocklenPtr,
 	"intpair": kIntPair, "wstatus": kWstatus, "intp": kIntPtr,
 }
 
@@ -155,8 +155,8 @@ fdatasync fd
 flock fd int
 sendfile fd fd ptr size
 copy_file_range fd ptr fd ptr size hex
-mmap ptr size prot mapflags fd hex =hex
-mmap2 ptr size prot mapflags fd hex =hex
+mmap ptr size prot mapflags fd long =hex
+mmap2 ptr size prot mapflags fd long =hex
 munmap ptr size
 mprotect ptr size prot
 mremap ptr size size hex ptr =hex

@@ -3,7 +3,6 @@ package trace
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,6 +40,12 @@ type Options struct {
 	// LineBuffered flushes the output whenever the tracer waits (for a
 	// terminal); otherwise it is flushed when its buffer fills and at the end.
 	LineBuffered bool
+	// SameCPU runs the tracer thread and the launched program on one CPU
+	// once stops come often (over 2000 a second): a ptrace stop then costs
+	// a context switch instead of a cross-CPU wake-up (several times
+	// cheaper on VMs). From then on the program sees an affinity of one CPU
+	// and its threads share that CPU.
+	SameCPU bool
 	// Notices receives one-line notes ("sysgate trace: ...") such as the
 	// fallback without seccomp; nil discards them.
 	Notices io.Writer
@@ -61,10 +66,6 @@ type Result struct {
 	// stop (Linux 4.8 on), true the older order. Valid with Seccomp.
 	SeccompFirst bool
 }
-
-// ErrNoSeccomp is noted (not returned) when a trace runs without its
-// seccomp filter.
-var ErrNoSeccomp = errors.New("no seccomp filter")
 
 // thread is the tracer's state for one traced thread.
 type thread struct {
@@ -93,10 +94,13 @@ type session struct {
 	all                        bool
 	probed                     bool
 
-	mu      sync.Mutex // guards pids for the cancel goroutine
-	pids    []int
-	stop    atomic.Bool
-	gone    atomic.Bool
+	pinned  bool      // tracer and tracees share one CPU
+	lastPin time.Time // when the last 256 stops began
+
+	mu   sync.Mutex // guards pids for the cancel goroutine
+	pids []int
+	stop atomic.Bool
+	gone atomic.Bool
 }
 
 // Launch starts cfg under the tracer and traces it to its end. cfg.Tracer
@@ -108,12 +112,18 @@ func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, err
 	s := newSession(opts)
 	s.seccomp = !opts.NoSeccomp
 	native := syscalls.Native()
-	var prog []bpf.Instruction
+	// Compile the filter while the launcher starts the program: it is
+	// needed only at the exec stop.
+	type compiled struct {
+		prog []bpf.Instruction
+		err  error
+	}
+	filterc := make(chan compiled, 1)
 	if s.seccomp {
-		var err error
-		if prog, err = Filter(s.selection(), native); err != nil {
-			return nil, err
-		}
+		go func() {
+			prog, err := Filter(s.selection(), native)
+			filterc <- compiled{prog, err}
+		}()
 	}
 	follow := opts.Follow || s.seccomp
 	popts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
@@ -139,7 +149,13 @@ func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, err
 	defer stopWatch()
 	err = tr.Do(func() error {
 		if s.seccomp {
-			if err := InstallFilter(pid, prog); err != nil {
+			f := <-filterc
+			if f.err != nil {
+				unix.Kill(pid, unix.SIGKILL)
+				s.loop()
+				return f.err
+			}
+			if err := InstallFilter(pid, f.prog); err != nil {
 				s.seccomp = false
 				s.notef("cannot install the seccomp filter (%v); tracing every syscall instead", err)
 			}
@@ -375,7 +391,7 @@ func (s *session) loop() error {
 			}
 			s.pr.Flush()
 		}
-		pid, err := unix.Wait4(-1, &ws, unix.WALL, nil)
+		pid, err := wait4Raw(&ws)
 		if err == unix.EINTR {
 			continue
 		}
@@ -400,6 +416,9 @@ const (
 // handle deals with one wait status.
 func (s *session) handle(pid int, ws unix.WaitStatus) error {
 	s.res.Stops++
+	if s.res.Stops&255 == 0 && s.opts.SameCPU && !s.pinned {
+		s.maybePin()
+	}
 	t := s.threads[pid]
 	if t == nil {
 		// A new child whose first stop beat its parent's event.
@@ -520,7 +539,7 @@ func (s *session) enter(t *thread, info *ptrace.SyscallInfo) {
 	if t.inCall {
 		// The previous call never returned (a restart, an exec that
 		// replaced the thread): show it unfinished.
-		s.pr.Call(&t.call)
+		s.unfinished(t)
 	}
 	c := &t.call
 	c.Reset(t.pid, archOf(info.Arch, info.Nr), uint32(info.Nr), info.Args)
@@ -539,6 +558,15 @@ func (s *session) leave(t *thread, rval int64) {
 	s.pr.Call(c)
 }
 
+// unfinished prints t's call that will never return ("exit(0) = ?").
+func (s *session) unfinished(t *thread) {
+	t.call.Done = false
+	s.dec.Leave(&t.call)
+	t.inCall = false
+	s.res.Calls++
+	s.pr.Call(&t.call)
+}
+
 // execStop is PTRACE_EVENT_EXEC. An exec from a thread other than the
 // leader gives the leader's pid to the exec'ing thread: its state moves
 // there and the old leader's pending call is gone.
@@ -547,7 +575,7 @@ func (s *session) execStop(t *thread) error {
 	if err == nil && int(former) != t.pid {
 		if old := s.threads[int(former)]; old != nil {
 			if t.inCall {
-				s.pr.Call(&t.call) // the leader's call never returns
+				s.unfinished(t) // the leader's call never returns
 			}
 			s.pr.Note(t.pid, fmt.Sprintf("superseded by execve in pid %d", former))
 			t.call, t.inCall = old.call, old.inCall
@@ -562,8 +590,7 @@ func (s *session) execStop(t *thread) error {
 // printed unfinished, then "+++ exited with N +++".
 func (s *session) ended(t *thread, ws unix.WaitStatus) {
 	if t.inCall {
-		s.pr.Call(&t.call)
-		t.inCall = false
+		s.unfinished(t)
 	}
 	if ws.Exited() {
 		s.pr.Exited(t.pid, ws.ExitStatus())
@@ -702,4 +729,32 @@ func sicodeName(si *unix.Siginfo) string {
 		}
 	}
 	return fmt.Sprint(c)
+}
+
+// maybePin runs every 256 stops: once stops come faster than 2000 a
+// second, it puts the tracer and every tracee on one CPU (children inherit
+// it). A trace that stops rarely is left alone: there pinning would gain
+// nothing and would keep the program from moving away from a busy CPU.
+func (s *session) maybePin() {
+	now := time.Now()
+	if !s.lastPin.IsZero() && now.Sub(s.lastPin) < 128*time.Millisecond {
+		s.pinned = true
+		for pid := range s.threads {
+			pinTogether(pid)
+		}
+	}
+	s.lastPin = now
+}
+
+// pinTogether puts the calling (tracer) thread and pid on the CPU the
+// tracer runs on now.
+func pinTogether(pid int) {
+	var set unix.CPUSet
+	var c uint32
+	if _, _, e := unix.RawSyscall(unix.SYS_GETCPU, uintptr(unsafePointer(&c)), 0, 0); e != 0 {
+		c = 0
+	}
+	set.Set(int(c))
+	unix.SchedSetaffinity(0, &set)
+	unix.SchedSetaffinity(pid, &set)
 }
