@@ -132,6 +132,19 @@ type launcherStatus struct {
 // (runtime.LockOSThread); no goroutine of the caller ever runs on it.
 func launch(filters []helperFilter, cmd *exec.Cmd, status chan<- launcherStatus, proceed <-chan bool) {
 	runtime.LockOSThread()
+	if unix.Gettid() == unix.Getpid() {
+		// The runtime never ends the main thread (runtime.mexit wedges
+		// it), which would stay filtered: launch from another thread,
+		// which cannot be this one while it is locked to us.
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			launch(filters, cmd, status, proceed)
+		}()
+		<-done
+		runtime.UnlockOSThread()
+		return
+	}
 	listener, err := installOnThread(filters)
 	status <- launcherStatus{listener: listener, err: err}
 	if err != nil || !<-proceed {
