@@ -98,6 +98,9 @@ func helperExec(hc *helperConfig) int {
 	}
 	// No collection between install and exec; fewer runtime syscalls.
 	debug.SetGCPercent(-1)
+	if err := helperSeizePoint(); err != nil {
+		return report(errKindSetup, err)
+	}
 
 	if err := seccomp.SetNoNewPrivs(); err != nil {
 		return report(errKindSetup, err)
@@ -144,6 +147,20 @@ func helperProbe() int {
 		return report(errKindSetup, err)
 	}
 	return 0
+}
+
+// helperSeizePoint stops a traced start's helper (SIGSTOP, to the whole
+// process) until its parent has seized it (see traceStart.start) and sent
+// SIGCONT. It comes after everything that may fail with a clean report and
+// before the filters, which need not allow kill.
+func helperSeizePoint() error {
+	if os.Getenv(helperStopVar) != "1" {
+		return nil
+	}
+	if err := unix.Kill(unix.Getpid(), unix.SIGSTOP); err != nil {
+		return fmt.Errorf("stop for the tracer: %w", err)
+	}
+	return nil
 }
 
 // makeMountsPrivate stops mount propagation between the helper's new

@@ -85,17 +85,22 @@ type Config struct {
 	OnListener func(listener *os.File)
 
 	// Tracer, if set, makes the target a tracee of that tracer's thread:
-	// the helper is forked from the tracer thread with PTRACE_TRACEME, its
-	// own stops (its exec, the signals its runtime gets) are handled inside
-	// Start, and Start returns with the target stopped in the
+	// the helper stops itself (SIGSTOP) before its filters, the tracer
+	// thread seizes it (PTRACE_SEIZE, so the target and its auto-attached
+	// children are seized tracees, whose group stops PTRACE_LISTEN can
+	// hold), its own stops are handled inside Start, and Start returns
+	// with the target stopped in the
 	// PTRACE_EVENT_EXEC stop of its execve, before it has run one
 	// instruction of its own. The target then has the options
 	// PTRACE_O_TRACEEXEC, PTRACE_O_EXITKILL and PTRACE_O_TRACESYSGOOD, plus
 	// PtraceOptions. See [Process] for how to wait for a traced target.
 	Tracer *ptrace.Tracer
 	// PtraceOptions are extra PTRACE_O_* options set on the target at its
-	// exec stop (not on the helper before it), e.g. PTRACE_O_TRACESECCOMP,
-	// PTRACE_O_TRACECLONE, PTRACE_O_TRACEFORK. Only with Tracer.
+	// exec stop, e.g. PTRACE_O_TRACESECCOMP, PTRACE_O_TRACECLONE,
+	// PTRACE_O_TRACEFORK. Only PTRACE_O_TRACESECCOMP holds for the helper
+	// too, from before it installs Filters: their TRACE verdicts on its
+	// last syscalls (execve included) then stop it, and Start resumes it,
+	// rather than failing with ENOSYS. Only with Tracer.
 	PtraceOptions int
 
 	// InProcess launches the target from a new OS thread of this process

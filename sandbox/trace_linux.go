@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -22,23 +21,26 @@ type traceStart struct {
 // target's execve and die with its tracer; nothing else is wanted of it.
 const helperOptions = unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
 
-// start forks the helper from the tracer thread with PTRACE_TRACEME (the
-// kernel makes the forking thread the tracer), reads the helper's status on
-// this goroutine while the tracer thread takes the helper through its stops
-// to the target's exec stop. closeChild closes the parent's copies of the
-// helper's fds once it runs.
+// helperStopVar=1 in its environment tells the helper to stop itself with
+// SIGSTOP before it installs the filters, so that its parent can seize it
+// (see helperSeizePoint in helper_linux.go).
+const helperStopVar = "SYSGATE_SANDBOX_HELPER_STOP"
+
+// start runs the helper, which stops itself (SIGSTOP) once its Go runtime
+// is up and its config read; the tracer thread then seizes it
+// (PTRACE_SEIZE, so that the target and its children are seized tracees,
+// whose group stops a tracer can hold with PTRACE_LISTEN), wakes it with
+// SIGCONT and takes it through its stops to the target's exec stop. The
+// helper's status is read on this goroutine meanwhile. closeChild closes
+// the parent's copies of the helper's fds once it runs.
+//
+// Seizing late, rather than PTRACE_TRACEME at the fork, also keeps the
+// helper untraced while its runtime starts: the signals it gets then cost
+// no ptrace stop.
 func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListener func(*os.File), closeChild func()) (*os.File, error) {
-	attr := cmd.SysProcAttr
-	if attr == nil {
-		attr = &syscall.SysProcAttr{}
-	}
-	// PTRACE_TRACEME comes after the child joined its namespaces (os/exec
-	// does it last before execve); a tracer in the parent user namespace
-	// has every capability over the new one.
-	attr.Ptrace = true
-	cmd.SysProcAttr = attr
-	if err := ts.tracer.Do(cmd.Start); err != nil {
-		return nil, startError(attr, err)
+	cmd.Env = append(cmd.Env, helperStopVar+"=1")
+	if err := cmd.Start(); err != nil {
+		return nil, startError(cmd.SysProcAttr, err)
 	}
 	closeChild()
 	pid := cmd.Process.Pid
@@ -53,7 +55,13 @@ func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListe
 		sr <- statusResult{l, err}
 	}()
 	terr := ts.tracer.Do(func() error {
-		err := ts.toExec(pid)
+		// TRACESECCOMP, if asked for, already holds for the helper, so
+		// that TRACE verdicts of the filters it installs stop it (as
+		// seccomp stops toExec resumes) instead of failing with ENOSYS.
+		err := seizeStopped(pid, helperOptions|ts.options&unix.PTRACE_O_TRACESECCOMP)
+		if err == nil {
+			err = ts.toExec(pid)
+		}
 		if err != nil && !errors.Is(err, ptrace.ErrTraceeExited) {
 			unix.Kill(pid, unix.SIGKILL)
 			reap(pid)
@@ -83,11 +91,51 @@ func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListe
 	return nil, fmt.Errorf("sandbox helper: %w", terr)
 }
 
-// toExec runs on the tracer thread: it resumes the helper from each of its
-// stops, passing signals on, until the target's PTRACE_EVENT_EXEC stop,
+// seizeStopped runs on the tracer thread: it waits for the helper's own
+// SIGSTOP (wait4 with WUNTRACED: it is not traced yet), seizes it with
+// options and sends SIGCONT. The seized helper then reports a
+// PTRACE_EVENT_STOP, which toExec resumes. A helper that fails before its
+// stop exits instead, and its status says why.
+func seizeStopped(pid, options int) error {
+	for {
+		var ws unix.WaitStatus
+		_, err := unix.Wait4(pid, &ws, unix.WUNTRACED|unix.WALL, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("wait for %d: %w", pid, err)
+		}
+		if ws.Exited() || ws.Signaled() {
+			return &ptrace.ExitError{Pid: pid, Status: ws}
+		}
+		if ws.Stopped() && ws.StopSignal() == unix.SIGSTOP {
+			break
+		}
+	}
+	if err := ptraceSeize(pid, options); err != nil {
+		return fmt.Errorf("seize the helper: %w", err)
+	}
+	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
+		return fmt.Errorf("continue the helper: %w", err)
+	}
+	return nil
+}
+
+// ptraceSeize is PTRACE_SEIZE (Linux 3.4) with options.
+func ptraceSeize(pid, options int) error {
+	_, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SEIZE, uintptr(pid), 0, uintptr(options), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// toExec runs on the tracer thread: it resumes the seized helper from each
+// of its stops (the PTRACE_EVENT_STOP of the seize, signal-delivery stops,
+// whose signals it passes on), until the target's PTRACE_EVENT_EXEC stop,
 // where it sets the target's options.
 func (ts *traceStart) toExec(pid int) error {
-	first := true
 	for {
 		_, ws, err := ptrace.Wait(pid)
 		if err != nil {
@@ -109,15 +157,12 @@ func (ts *traceStart) toExec(pid int) error {
 			}
 			return nil
 		case ev != 0:
-		case first && ws.StopSignal() == unix.SIGTRAP:
-			// PTRACE_TRACEME's SIGTRAP after the helper's own execve.
-			if err := unix.PtraceSetOptions(pid, helperOptions); err != nil {
-				return fmt.Errorf("set ptrace options on the helper: %w", err)
-			}
+			// PTRACE_EVENT_STOP (the seize's, or a group stop: the
+			// helper's own SIGSTOP was answered by SIGCONT already) or
+			// PTRACE_EVENT_SECCOMP: the helper goes on.
 		default:
 			sig = int(ws.StopSignal()) // a signal for the helper: deliver it
 		}
-		first = false
 		if err := unix.PtraceCont(pid, sig); err != nil {
 			return fmt.Errorf("resume the helper: %w", err)
 		}

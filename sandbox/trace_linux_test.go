@@ -15,7 +15,7 @@ import (
 )
 
 // TestTracedStart: with a Tracer, Start returns with the target stopped at
-// its exec stop, traced by the tracer thread, with the options asked for;
+// its exec stop, seized by the tracer thread, with the options asked for;
 // after a detach Wait works as usual.
 func TestTracedStart(t *testing.T) {
 	requireX86_64(t)
@@ -53,6 +53,11 @@ func TestTracedStart(t *testing.T) {
 		}
 		if int(msg) != p.Pid {
 			t.Errorf("exec event message %d, want the pid %d", msg, p.Pid)
+		}
+		// PTRACE_INTERRUPT works on seized tracees only (EIO otherwise):
+		// the target is seized, so a tracer can hold its group stops.
+		if _, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_INTERRUPT, uintptr(p.Pid), 0, 0, 0, 0); e != 0 {
+			t.Errorf("PTRACE_INTERRUPT: %v, want the target seized", e)
 		}
 		return unix.PtraceDetach(p.Pid)
 	})
@@ -118,5 +123,28 @@ func TestTracedStartErrors(t *testing.T) {
 	_, err = sandbox.Start(&sandbox.Config{Path: "/bin/true", PtraceOptions: unix.PTRACE_O_TRACEFORK})
 	if err == nil || !strings.Contains(err.Error(), "without a tracer") {
 		t.Errorf("PtraceOptions without Tracer: %v", err)
+	}
+}
+
+// TestTracedStartTraceVerdict: with PTRACE_O_TRACESECCOMP asked for, a
+// filter's TRACE verdict on the helper's own execve stops it for the
+// tracer (Start resumes it) instead of failing the exec with ENOSYS, as it
+// would for a tracee without the option.
+func TestTracedStartTraceVerdict(t *testing.T) {
+	requireX86_64(t)
+	tr := ptrace.NewTracer()
+	defer tr.Close()
+	cfg, out := victim(t, "getppid", onSyscall(unix.SYS_EXECVE, unix.SECCOMP_RET_TRACE))
+	cfg.Tracer = tr
+	cfg.PtraceOptions = unix.PTRACE_O_TRACESECCOMP
+	p, err := sandbox.Start(cfg)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	if err := tr.Do(func() error { return unix.PtraceDetach(p.Pid) }); err != nil {
+		t.Fatal(err)
+	}
+	if _, code := wait(t, p, cfg, out); code != 0 {
+		t.Errorf("target exited %d, want 0", code)
 	}
 }

@@ -1,8 +1,18 @@
 package trace
 
 import (
+	"slices"
+	"strings"
+	"sync"
+
 	"github.com/sysgate/sysgate/syscalls"
 )
+
+// nargsEntry is a syscall's argument count in strace's tables (znargs.go).
+type nargsEntry struct {
+	name string
+	n    uint8
+}
 
 // flag is one named bit set of a flags argument.
 type flag struct {
@@ -24,19 +34,23 @@ type abi struct {
 	ioctls                                                                                      map[uint64]string
 }
 
-var abis = map[*syscalls.Arch]*abi{}
+// abis maps a *syscalls.Arch to its *abi. A sync.Map, since traces may run
+// at once and the tracer builds the tables on another goroutine while the
+// program starts.
+var abis sync.Map
 
 // abiFor returns the decoding tables of arch, building them on first use
-// (the tracer builds them before the first stop).
+// (the tracer builds them while the program starts).
 func abiFor(arch *syscalls.Arch) *abi {
-	if a, ok := abis[arch]; ok {
-		return a
+	if a, ok := abis.Load(arch); ok {
+		return a.(*abi)
 	}
 	a := &abi{arch: arch, bits: arch.Bits}
-	nargs := nargsX86_64
+	nargs := nargsX86_64[:]
 	if arch.Bits == 32 && arch != syscalls.X32 {
-		nargs = nargsI386
+		nargs = nargsI386[:]
 	}
+	sigs := signatures()
 	var max uint32
 	scs := arch.Syscalls()
 	for _, sc := range scs {
@@ -50,11 +64,10 @@ func abiFor(arch *syscalls.Arch) *abi {
 	for _, sc := range scs {
 		n := sc.Nr - arch.NrBase
 		a.names[n] = sc.Name
-		a.sigs[n] = signatures[sc.Name]
-		if c, ok := nargs[sc.Name]; ok {
-			a.nargs[n] = c
-		} else {
-			a.nargs[n] = 6
+		a.sigs[n] = sigs[sc.Name]
+		a.nargs[n] = 6
+		if i, ok := slices.BinarySearchFunc(nargs, sc.Name, func(e nargsEntry, name string) int { return strings.Compare(e.name, name) }); ok {
+			a.nargs[n] = nargs[i].n
 		}
 		if s := a.sigs[n]; s != nil {
 			a.nargs[n] = uint8(len(s.args))
@@ -122,7 +135,9 @@ func abiFor(arch *syscalls.Arch) *abi {
 	a.ioctls = m("TCGETS", "TCSETS", "TCSETSW", "TCSETSF", "TIOCGWINSZ", "TIOCSWINSZ", "TIOCGPGRP", "TIOCSPGRP",
 		"TIOCSCTTY", "TIOCNOTTY", "TIOCSTI", "FIONREAD", "FIONBIO", "FIOCLEX", "FIONCLEX", "TIOCGPTN", "TIOCSPTLCK",
 		"TCFLSH", "TCXONC", "TIOCOUTQ", "FS_IOC_GETFLAGS", "FS_IOC_SETFLAGS", "FICLONE", "TIOCGSID")
-	abis[arch] = a
+	if old, loaded := abis.LoadOrStore(arch, a); loaded {
+		return old.(*abi)
+	}
 	return a
 }
 

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,15 +57,14 @@ func TestRobust(t *testing.T) {
 		cancel time.Duration
 		code   int
 		want   []string
+		check  func(t *testing.T, out string)
 	}{
 		{name: "killed", argv: []string{"/bin/sh", "-c", "kill -9 $$"}, opts: Options{Select: sel("kill")},
 			code: 137, want: []string{"kill(", "SIGKILL) = ?", "+++ killed by SIGKILL +++"}},
-		{name: "signals stop and cont", argv: []string{"/bin/sh", "-c", `sh -c 'kill -STOP $$; exit 4' & sleep 0.2; kill -CONT $!; wait $!`},
+		{name: "signals stop and cont", argv: []string{"/bin/sh", "-c", `sh -c 'kill -STOP $$; exit 4' & sleep 0.3; kill -CONT $!; wait $!`},
 			opts: Options{Select: sel("kill,wait4")}, code: 4,
-			// The launcher's tracees are not seized (PTRACE_TRACEME), so a
-			// group stop cannot be held while traced: it is reported and
-			// the tracee goes on, as strace did before PTRACE_SEIZE.
-			want: []string{"--- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER", "stopped by SIGSTOP", "+++ exited with 4 +++"}},
+			want:  []string{"--- SIGSTOP {si_signo=SIGSTOP, si_code=SI_USER", "stopped by SIGSTOP", "+++ exited with 4 +++"},
+			check: heldStop},
 		{name: "exec from a thread", argv: []string{execThread}, opts: Options{Select: sel("execve,exit_group")}, code: 5,
 			want: []string{"superseded by execve in pid", `execve("/bin/sh", ["sh", "-c", "exit 5"]`, "exit_group(5) = ?", "+++ exited with 5 +++"}},
 		{name: "vfork and zombie", argv: []string{"/bin/sh", "-c", "/bin/true & sleep 0.1; wait"}, opts: Options{Select: sel("%process")}, code: 0,
@@ -91,10 +91,38 @@ func TestRobust(t *testing.T) {
 					t.Errorf("output lacks %q:\n%s", w, out)
 				}
 			}
+			if tc.check != nil {
+				tc.check(t, out)
+			}
 			if tc.cancel > 0 && time.Since(start) > 5*time.Second {
 				t.Errorf("cancel took %v", time.Since(start))
 			}
 		})
+	}
+}
+
+// heldStop checks that a launched tracee's SIGSTOP holds it, as under
+// strace: the child is shown stopped, and it gets its SIGCONT and exits
+// only after its parent's kill(child, SIGCONT), 0.3 s later. A tracee whose
+// group stop is not held (not seized) would exit before that kill.
+func heldStop(t *testing.T, out string) {
+	t.Helper()
+	m := regexp.MustCompile(`\[pid (\d+)\] --- stopped by SIGSTOP ---`).FindStringSubmatchIndex(out)
+	if m == nil {
+		t.Fatalf("no stopped child:\n%s", out)
+	}
+	child := out[m[2]:m[3]]
+	at := m[1]
+	for _, w := range []string{
+		"kill(" + child + ", SIGCONT) = 0",
+		"[pid " + child + "] --- SIGCONT {si_signo=SIGCONT, si_code=SI_USER",
+		"[pid " + child + "] +++ exited with 4 +++",
+	} {
+		i := strings.Index(out[at:], w)
+		if i < 0 {
+			t.Fatalf("after the stop, no %q, in order:\n%s", w, out)
+		}
+		at += i + len(w)
 	}
 }
 

@@ -1,6 +1,9 @@
 package trace
 
-import "strings"
+import (
+	"strings"
+	"sync"
+)
 
 // kind is how one argument is decoded.
 type kind uint8
@@ -212,7 +215,10 @@ fcntl64 fd int hex
 clone hex ptr ptr ptr hex
 `
 
-var signatures = func() map[string]*sig {
+// signatures returns the parsed signatureTable, built on first use rather
+// than at init: every start of the binary (the sandbox helper's too) would
+// pay for it.
+var signatures = sync.OnceValue(func() map[string]*sig {
 	m := map[string]*sig{}
 	for _, line := range strings.Split(signatureTable, "\n") {
 		f := strings.Fields(line)
@@ -253,4 +259,4 @@ var signatures = func() map[string]*sig {
 		m[f[0]] = s
 	}
 	return m
-}()
+})

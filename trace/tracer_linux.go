@@ -112,19 +112,23 @@ func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, err
 	s := newSession(opts)
 	s.seccomp = !opts.NoSeccomp
 	native := syscalls.Native()
-	// Compile the filter while the launcher starts the program: it is
-	// needed only at the exec stop.
+	// Build the decoding tables and compile the filter while the launcher
+	// starts the program: they are needed only from its exec stop on.
 	type compiled struct {
 		prog []bpf.Instruction
 		err  error
 	}
 	filterc := make(chan compiled, 1)
-	if s.seccomp {
-		go func() {
-			prog, err := Filter(s.selection(), native)
-			filterc <- compiled{prog, err}
-		}()
-	}
+	go func() {
+		for _, a := range append([]*syscalls.Arch{native}, native.SubArches()...) {
+			abiFor(a)
+		}
+		var c compiled
+		if s.seccomp {
+			c.prog, c.err = Filter(s.selection(), native)
+		}
+		filterc <- c
+	}()
 	follow := opts.Follow || s.seccomp
 	popts := unix.PTRACE_O_TRACESYSGOOD | unix.PTRACE_O_TRACEEXEC | unix.PTRACE_O_EXITKILL
 	if s.seccomp {
@@ -148,8 +152,8 @@ func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, err
 	stopWatch := s.watch(ctx)
 	defer stopWatch()
 	err = tr.Do(func() error {
+		f := <-filterc
 		if s.seccomp {
-			f := <-filterc
 			if f.err != nil {
 				unix.Kill(pid, unix.SIGKILL)
 				s.loop()
@@ -224,9 +228,6 @@ func newSession(opts Options) *session {
 	s.selNative = sel.Numbers(native)
 	s.selI386 = sel.Numbers(syscalls.I386)
 	s.selX32 = sel.Numbers(syscalls.X32)
-	for _, a := range append([]*syscalls.Arch{native}, native.SubArches()...) {
-		abiFor(a) // build the tables before the first stop
-	}
 	if opts.Follow || !opts.NoSeccomp {
 		s.pr.PidPrefix = true
 	}
@@ -303,7 +304,7 @@ func (s *session) execLine(pid int, cfg sandbox.Config) {
 	c := &s.threads[pid].call
 	c.Reset(pid, syscalls.Native(), 0, [6]uint64{})
 	c.Name = "execve"
-	c.sig = signatures["execve"]
+	c.sig = signatures()["execve"]
 	c.text = appendQuoted(c.text, []byte(cfg.Path), 0)
 	c.ends = append(c.ends, len(c.text))
 	c.text = append(c.text, '[')
