@@ -35,7 +35,7 @@
 // so it makes its mounts private, sets no_new_privs, installs the filters
 // and execs inside them. The helper being this very binary, the
 // namespace's root must be able to execute it. A tracer ([Config].Tracer)
-// composes with both: PTRACE_TRACEME comes after the helper joined them,
+// composes with both: the helper is seized (PTRACE_SEIZE) after it joined them,
 // and a tracer in the parent user namespace has every capability over the
 // new one.
 //

@@ -25,8 +25,8 @@ const FollowOptions = unix.PTRACE_O_TRACEFORK | unix.PTRACE_O_TRACEVFORK | unix.
 // Follow must run on the tracer thread (Tracer.Do), the target traced with
 // [FollowOptions], TRACEEXEC and TRACESYSGOOD, and it waits for any child
 // of the process: the caller must have no other children meanwhile. Job
-// control stops (SIGTSTP, SIGSTOP) do not stop a followed process: under
-// PTRACE_TRACEME a group stop can only be told apart, not kept.
+// control stops (SIGTSTP, SIGSTOP) of seized tracees are kept with
+// PTRACE_LISTEN until SIGCONT, as if the process were not traced.
 func Follow(pid int, onSeal func(Report, error) error) error {
 	f := &follower{main: pid, seen: map[int]bool{pid: false}, onSeal: onSeal}
 	f.resume(pid, 0)
@@ -110,6 +110,21 @@ func (f *follower) handle(tid int, ws unix.WaitStatus, detaching bool) {
 	case unix.PTRACE_EVENT_FORK, unix.PTRACE_EVENT_VFORK, unix.PTRACE_EVENT_CLONE:
 		if child, err := unix.PtraceGetEventMsg(tid); err == nil && !f.known(int(child)) {
 			f.seen[int(child)] = true
+		}
+		f.resume(tid, 0)
+		return
+	case unix.PTRACE_EVENT_STOP:
+		// Seized tracees (sandbox seizes the target) report their first
+		// stop, and group stops, this way rather than as a SIGSTOP.
+		f.seen[tid] = false
+		switch ws.StopSignal() {
+		case unix.SIGSTOP, unix.SIGTSTP, unix.SIGTTIN, unix.SIGTTOU:
+			if !detaching {
+				// A group stop: keep the tracee stopped until SIGCONT,
+				// as if it were not traced (PTRACE_LISTEN, seized only).
+				unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_LISTEN, uintptr(tid), 0, 0, 0, 0)
+				return
+			}
 		}
 		f.resume(tid, 0)
 		return
