@@ -4,8 +4,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/sysgate/sysgate/features"
 )
@@ -168,5 +171,45 @@ func TestSealFlagErrors(t *testing.T) {
 	_, errOut, code := sysgate(t, nil, "run", "--seal=sometimes", "--", "true")
 	if code != 2 || !strings.Contains(errOut, "best-effort") {
 		t.Fatalf("--seal=sometimes: exit %d, %q", code, errOut)
+	}
+}
+
+// TestSealFollowJobControl: a followed target stopped by SIGSTOP stays
+// stopped until SIGCONT, as if it were not traced.
+func TestSealFollowJobControl(t *testing.T) {
+	if err := features.HaveMseal(); err != nil {
+		t.Skipf("needs mseal (Linux 6.10): %v", err)
+	}
+	cmd := sysgateCmd(t, nil, "run", "--seal-follow-exec", "--", "sh", "-c", "kill -STOP $$; echo resumed")
+	outFile := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(outFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd.Stdout = f
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill()
+	output := func() string { b, _ := os.ReadFile(outFile); return string(b) }
+	target := descendant(t, cmd.Process.Pid, "sh")
+	stopped := false
+	for i := 0; i < 200 && !stopped; i++ {
+		st, _ := os.ReadFile("/proc/" + strconv.Itoa(target) + "/stat")
+		f := strings.Fields(string(st))
+		stopped = len(f) > 2 && (f[2] == "t" || f[2] == "T")
+		time.Sleep(10 * time.Millisecond)
+	}
+	if !stopped {
+		t.Fatal("the target did not stop on SIGSTOP")
+	}
+	time.Sleep(200 * time.Millisecond)
+	if o := output(); o != "" {
+		t.Fatalf("the target ran on while stopped: %q", o)
+	}
+	syscall.Kill(target, syscall.SIGCONT)
+	if err := cmd.Wait(); err != nil || output() != "resumed\n" {
+		t.Fatalf("after SIGCONT: %v, %q", err, output())
 	}
 }
