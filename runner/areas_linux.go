@@ -35,16 +35,7 @@ func PrepareAt(p *policy.Policy, arch *syscalls.Arch, log bool, regions *region.
 	if arch == nil {
 		arch = syscalls.Native()
 	}
-	q := *p
-	q.Default = reported(p.Default, log)
-	q.BadArch = reported(p.BadArch, log)
-	q.Rules = make([]policy.Rule, len(p.Rules))
-	for i, r := range p.Rules {
-		r.Action = reported(r.Action, log)
-		q.Rules[i] = r
-	}
-	q.BuildIndex()
-	return filter.Compile(&q, arch.Family(), filter.Options{Regions: regions})
+	return filter.Compile(reportedPolicy(p, log), arch.Family(), filter.Options{Regions: regions})
 }
 
 // decide is the policy's verdict for a notified call. With from: rules

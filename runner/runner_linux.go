@@ -106,6 +106,12 @@ func Prepare(p *policy.Policy, arch *syscalls.Arch, log, notifyKills bool) (*fil
 	if !notifyKills {
 		return filter.Compile(p, native, filter.Options{})
 	}
+	return filter.Compile(reportedPolicy(p, log), native, filter.Options{})
+}
+
+// reportedPolicy is p with the verdicts sysgate reports turned into
+// notifications (see [Prepare]).
+func reportedPolicy(p *policy.Policy, log bool) *policy.Policy {
 	q := *p
 	q.Default = reported(p.Default, log)
 	q.BadArch = reported(p.BadArch, log)
@@ -115,7 +121,7 @@ func Prepare(p *policy.Policy, arch *syscalls.Arch, log, notifyKills bool) (*fil
 		q.Rules[i] = r
 	}
 	q.BuildIndex()
-	return filter.Compile(&q, native, filter.Options{})
+	return &q
 }
 
 // reported maps an action to the one the compiled program uses.
