@@ -114,6 +114,13 @@
 //     (Go targets get preemption signals all the time): the kernel withdraws
 //     it and the call restarts with a new notification. Serve counts these
 //     in [Stats].Withdrawn; nothing is lost.
+//   - A signal reaches the supervisor thread while it injects a file with
+//     ADDFD+SEND (Go signals its threads to preempt them): the kernel has
+//     already marked the call answered, with 0, and if the wait is cut short
+//     before the target took the file, it drops the file and the target's
+//     call returns 0, as if fd 0 were the file (Linux 6.18,
+//     kernel/seccomp.c). Serve blocks every blockable signal on the thread
+//     for that ioctl; only a stop signal or the freezer can still cause it.
 //   - A handler panics: the call fails with EPERM in the target (the gate is
 //     closed, not opened), the panic is reported to [Supervisor.ErrorLog] as
 //     a [*PanicError], and the worker carries on.

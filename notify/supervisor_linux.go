@@ -393,7 +393,7 @@ func (st *serveState) inject(r *Request, resp Response) error {
 		SrcFD:      uint32(resp.file.Fd()), // Fd switches the file to blocking mode, as targets expect
 		NewFDFlags: uint32(resp.fdFlags),
 	}
-	_, err := seccomp.NotifAddFD(st.listener, &add)
+	_, err := addFDSend(st.listener, &add)
 	if errors.Is(err, unix.EINVAL) {
 		add.Flags = 0
 		var fd int
@@ -410,4 +410,34 @@ func (st *serveState) inject(r *Request, resp Response) error {
 	}
 	st.report(fmt.Errorf("notification %d (syscall %d of pid %d): inject fd %s: %w", r.ID, r.Nr, r.Pid, resp.file.Name(), err))
 	return seccomp.NotifSend(st.listener, &seccomp.NotifResp{ID: r.ID, Error: -int32(errno)})
+}
+
+// addFDSend runs SECCOMP_IOCTL_NOTIF_ADDFD with SECCOMP_ADDFD_FLAG_SEND with
+// every blockable signal blocked on this (locked) thread. The kernel marks
+// the call answered, with 0, before the target installs the fd, then waits
+// interruptibly; a signal in that wait, before the target has taken the
+// request, makes it drop the request, and the target returns 0 as if fd 0
+// were its file (kernel/seccomp.c, seccomp_notify_addfd; the restarted
+// ioctl then fails with EINPROGRESS or ENOENT). Go signals its threads all the
+// time (preemption, SIGCHLD), so the wait must not be interruptible. Stop
+// signals and the freezer cannot be blocked and still can cause this.
+// Without SEND the call stays unanswered until NOTIF_SEND, so an
+// interrupted ADDFD is simply retried and needs no such care.
+func addFDSend(listener int, add *seccomp.AddFD) (int, error) {
+	var all, old unix.Sigset_t
+	for i := range all.Val {
+		all.Val[i] = ^all.Val[i] // all ones, whatever the word size
+	}
+	runtime.LockOSThread()
+	if err := unix.PthreadSigmask(unix.SIG_BLOCK, &all, &old); err != nil {
+		runtime.UnlockOSThread()
+		return -1, fmt.Errorf("block signals for ADDFD: %w", err)
+	}
+	fd, err := seccomp.NotifAddFD(listener, add)
+	if unix.PthreadSigmask(unix.SIG_SETMASK, &old, nil) == nil {
+		// Otherwise the thread stays locked to this goroutine, so that no
+		// other goroutine runs with its signals blocked.
+		runtime.UnlockOSThread()
+	}
+	return fd, err
 }

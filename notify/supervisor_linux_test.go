@@ -396,6 +396,65 @@ func TestInjectFD(t *testing.T) {
 	}
 }
 
+// TestInjectFDUnderSignals: the supervisor's threads get a storm of
+// signals (as Go's preemption sends them) while it injects files. An
+// ADDFD+SEND interrupted at the wrong moment makes the kernel answer the
+// call with 0 instead of the fd, which the target takes for its file.
+func TestInjectFDUnderSignals(t *testing.T) {
+	checkLeaks(t)
+	path := filepath.Join(t.TempDir(), "injected")
+	if err := os.WriteFile(path, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const calls = 3000
+	v := startVictim(t, fmt.Sprintf("opens %d %s", calls, magicPath), true)
+	s := &notify.Supervisor{
+		Listener: v.listener,
+		Handler: notify.HandlerFunc(func(ctx context.Context, r *notify.Request) notify.Response {
+			if r.Nr != unix.SYS_OPENAT {
+				return notify.Continue()
+			}
+			if p, err := r.ReadString(r.Args[1], 4095); err != nil || p != magicPath {
+				return notify.Continue()
+			}
+			f, err := os.Open(path)
+			if err != nil {
+				return notify.Errno(unix.EIO)
+			}
+			return notify.InjectFD(f, unix.O_CLOEXEC)
+		}),
+		ErrorLog: func(err error) { t.Errorf("ErrorLog: %v", err) },
+	}
+	stop := make(chan struct{})
+	var storm sync.WaitGroup
+	storm.Go(func() {
+		pid := os.Getpid()
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			ents, _ := os.ReadDir("/proc/self/task")
+			for _, e := range ents {
+				tid, _ := strconv.Atoi(e.Name())
+				unix.Tgkill(pid, tid, unix.SIGURG) // what the runtime preempts with; harmless otherwise
+			}
+			time.Sleep(20 * time.Microsecond)
+		}
+	})
+	wait := serve(t, t.Context(), s)
+	out := v.finish(t)
+	close(stop)
+	storm.Wait()
+	if err := wait(); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{fmt.Sprintf("%d 0 0", calls)}; !slices.Equal(out, want) {
+		t.Errorf("target counted %q (regular files, other fds, errors), want %q; stats %+v", out, want, s.Stats())
+	}
+}
+
 func TestRead(t *testing.T) {
 	checkLeaks(t)
 	v := startVictim(t, "edge 77", false)

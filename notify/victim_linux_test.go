@@ -238,6 +238,25 @@ func victimStep(f []string) (string, error) {
 		fdFlags, _ := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
 		return fmt.Sprintf("%q cloexec=%v", buf[:n], fdFlags&unix.FD_CLOEXEC != 0), nil
 
+	case "opens": // opens N PATH: N openat calls; prints how many gave a regular file, something else, an error
+		var good, wrong, failed int
+		for range atou(f[1]) {
+			fd, err := unix.Openat(unix.AT_FDCWD, f[2], unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				failed++
+				continue
+			}
+			// fstat, not read: a bogus fd 0 is the stdin pipe, and a read would block.
+			var st unix.Stat_t
+			if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
+				good++
+				unix.Close(fd)
+			} else {
+				wrong++ // not ours to close
+			}
+		}
+		return fmt.Sprintf("%d %d %d", good, wrong, failed), nil
+
 	case "edge": // edge A0: strings at the end of a page followed by an unmapped page
 		page := os.Getpagesize()
 		mem, err := unix.Mmap(-1, 0, 2*page, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS)
