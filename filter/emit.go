@@ -81,6 +81,9 @@ func (c *compiler) expr(x *policy.Expr, t, f int) int {
 	case policy.ExprCmp:
 		return c.cmp(x.Cmp, t, f)
 	case policy.ExprAnd:
+		if at, ok := c.neSet(x, t, f); ok {
+			return at
+		}
 		at := t
 		for i := len(x.Subs) - 1; i >= 0; i-- {
 			at = c.expr(x.Subs[i], at, f)
@@ -125,6 +128,36 @@ func (c *compiler) eqSet(x *policy.Expr, t, f int) (int, bool) {
 	}
 	lo := e.load(bpf.ArgLow(arg, c.order))
 	if e.cond(bpf.JumpJEQ, hi, lo, f) == lo {
+		return lo, true
+	}
+	return e.load(bpf.ArgHigh(arg, c.order)), true
+}
+
+// neSet compiles "argN != v1 && argN != v2 && ..." where every value has
+// the same high half (personality's deny-the-rest, say): a different high
+// half is true at once, else one load of the low half and a run of tests
+// that each go to f on a match.
+func (c *compiler) neSet(x *policy.Expr, t, f int) (int, bool) {
+	if len(x.Subs) < 2 {
+		return 0, false
+	}
+	first := x.Subs[0]
+	if first.Kind != policy.ExprCmp || first.Cmp.Op != policy.Ne {
+		return 0, false
+	}
+	arg, hi := first.Cmp.Arg, uint32(first.Cmp.Value>>32)
+	for _, s := range x.Subs {
+		if s.Kind != policy.ExprCmp || s.Cmp.Op != policy.Ne || s.Cmp.Arg != arg || uint32(s.Cmp.Value>>32) != hi {
+			return 0, false
+		}
+	}
+	e := &c.e
+	at := t
+	for i := len(x.Subs) - 1; i >= 0; i-- {
+		at = e.cond(bpf.JumpJEQ, uint32(x.Subs[i].Cmp.Value), f, at)
+	}
+	lo := e.load(bpf.ArgLow(arg, c.order))
+	if e.cond(bpf.JumpJEQ, hi, lo, t) == lo {
 		return lo, true
 	}
 	return e.load(bpf.ArgHigh(arg, c.order)), true

@@ -304,3 +304,36 @@ func TestTooLong(t *testing.T) {
 		t.Fatalf("got %v, want ErrTooLong", err)
 	}
 }
+
+// TestValueSets: runs of == (or of !=) on one argument share their loads,
+// and still decide as the policy does, including on the high half.
+func TestValueSets(t *testing.T) {
+	for _, op := range []policy.Op{policy.Eq, policy.Ne} {
+		kind := policy.ExprOr
+		if op == policy.Ne {
+			kind = policy.ExprAnd
+		}
+		x := &policy.Expr{Kind: kind}
+		for _, v := range []uint64{0, 8, 0x20000, 0x20008, 0xffffffff} {
+			x.Subs = append(x.Subs, &policy.Expr{Kind: policy.ExprCmp, Cmp: policy.Cmp{Arg: 0, Op: op, Value: v}})
+		}
+		p := &policy.Policy{Default: policy.Action{Kind: policy.Allow}, BadArch: policy.Action{Kind: policy.KillProcess},
+			Arches: []*syscalls.Arch{syscalls.X86_64},
+			Rules:  []policy.Rule{{Action: policy.Action{Kind: policy.Errno, Value: 1}, Syscalls: []string{"personality"}, When: x}}}
+		p.BuildIndex()
+		prog, err := Compile(p, syscalls.X86_64, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Arch check (2), number dispatch (5, with the x32 split), two
+		// loads, one high-half test, five low-half tests, three returns.
+		if n := len(prog.Instructions); n > 18 {
+			t.Errorf("%v set: %d instructions, want at most 18\n%s", op, n, Disassemble(prog))
+		}
+		argv := [][6]uint64{}
+		for _, v := range []uint64{0, 1, 8, 9, 0x20000, 0x20008, 0xffffffff, 0x100000000, 0x100000008, 0xfffffffe} {
+			argv = append(argv, [6]uint64{v})
+		}
+		checkAgainstOracle(t, p, prog, argv)
+	}
+}
