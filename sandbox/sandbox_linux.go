@@ -102,6 +102,20 @@ type Config struct {
 	// last syscalls (execve included) then stop it, and Start resumes it,
 	// rather than failing with ENOSYS. Only with Tracer.
 	PtraceOptions int
+	// DirectTrace, with Tracer and nothing for the helper to do (no
+	// Filters, no Listener, no new namespaces; otherwise it is ignored),
+	// launches the target from the tracer thread itself (os/exec with
+	// PTRACE_TRACEME), which saves the helper's whole Go start. The
+	// contract differs in one point: Start returns with the target stopped
+	// before its first instruction, seized and with the options above, but
+	// in a signal-delivery stop of SIGCONT (resume it with signal 0), not
+	// in its PTRACE_EVENT_EXEC stop, whose ptrace event message and
+	// syscall-exit stop of execve the caller then does not see. The
+	// tracer thread sets no_new_privs on itself (a thread's attribute,
+	// which it keeps), so that the target has it from before its execve,
+	// as with the helper; every fd of this process above 2 is marked
+	// close-on-exec, as with InProcess.
+	DirectTrace bool
 
 	// InProcess launches the target from a new OS thread of this process
 	// instead of a re-executed helper, which saves a whole Go program's
@@ -207,6 +221,9 @@ func Start(cfg *Config) (*Process, error) {
 	}
 	if cfg.Tracer == nil && cfg.PtraceOptions != 0 {
 		return nil, fmt.Errorf("start %s: ptrace options without a tracer", cfg.Path)
+	}
+	if cfg.directTrace() {
+		return startDirect(cfg, hc)
 	}
 	if cfg.launchInProcess() && launcherAllowed(hc.Filters) == nil {
 		return startInProcess(cfg, hc)

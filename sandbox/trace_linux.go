@@ -95,7 +95,8 @@ func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListe
 // SIGSTOP (wait4 with WUNTRACED: it is not traced yet), seizes it with
 // options and sends SIGCONT. The seized helper then reports a
 // PTRACE_EVENT_STOP, which toExec resumes. A helper that fails before its
-// stop exits instead, and its status says why.
+// stop exits instead, and its status says why. startDirect uses it for a
+// target it detached with SIGSTOP.
 func seizeStopped(pid, options int) error {
 	for {
 		var ws unix.WaitStatus
@@ -114,10 +115,10 @@ func seizeStopped(pid, options int) error {
 		}
 	}
 	if err := ptraceSeize(pid, options); err != nil {
-		return fmt.Errorf("seize the helper: %w", err)
+		return fmt.Errorf("seize %d: %w", pid, err)
 	}
 	if err := unix.Kill(pid, unix.SIGCONT); err != nil {
-		return fmt.Errorf("continue the helper: %w", err)
+		return fmt.Errorf("continue %d: %w", pid, err)
 	}
 	return nil
 }

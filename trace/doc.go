@@ -6,8 +6,9 @@
 //
 // [Launch] runs a program under a seccomp filter ([Filter]) that returns
 // TRACE for the selected syscalls and ALLOW, cacheable by the kernel, for the
-// rest. The filter is injected into the target at its exec stop
-// ([InstallFilter]), so the launcher's own last syscalls stay untraced. The
+// rest. The filter is injected into the target where sandbox.Start leaves it,
+// stopped before its first instruction ([InstallFilter]), so the launcher's
+// own last syscalls stay untraced. The
 // tracer resumes with PTRACE_CONT between interesting syscalls: each traced
 // syscall costs two stops (the seccomp stop, then the exit stop asked for with
 // PTRACE_SYSCALL), every other syscall none. The stop order (seccomp stop

@@ -103,17 +103,19 @@ type session struct {
 	gone atomic.Bool
 }
 
-// Launch starts cfg under the tracer and traces it to its end. cfg.Tracer
-// and cfg.PtraceOptions are set by Launch. With seccomp, the filter is put
-// into the target at its exec stop, by injection (see [InstallFilter]), so
-// that the launcher's own last syscalls are not traced; the launched
-// program's execve is printed from cfg.
+// Launch starts cfg under the tracer and traces it to its end. cfg.Tracer,
+// cfg.PtraceOptions and cfg.DirectTrace are set by Launch, so a cfg without
+// filters or namespaces is launched from the tracer thread, without the
+// sandbox helper. With seccomp, the filter is put into the target where
+// sandbox.Start leaves it, before its first instruction, by injection (see
+// [InstallFilter]), so that the launcher's own last syscalls are not
+// traced; the launched program's execve is printed from cfg.
 func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, error) {
 	s := newSession(opts)
 	s.seccomp = !opts.NoSeccomp
 	native := syscalls.Native()
 	// Build the decoding tables and compile the filter while the launcher
-	// starts the program: they are needed only from its exec stop on.
+	// starts the program: they are needed only from its first stop on.
 	type compiled struct {
 		prog []bpf.Instruction
 		err  error
@@ -139,7 +141,9 @@ func Launch(ctx context.Context, cfg sandbox.Config, opts Options) (*Result, err
 	}
 	tr := ptrace.NewTracer()
 	defer tr.Close()
-	cfg.Tracer, cfg.PtraceOptions = tr, popts
+	// Launched from the tracer thread itself (no helper), unless cfg asks
+	// for what only the helper does.
+	cfg.Tracer, cfg.PtraceOptions, cfg.DirectTrace = tr, popts, true
 	proc, err := sandbox.Start(&cfg)
 	if err != nil {
 		return nil, err
@@ -635,7 +639,7 @@ func (s *session) detachAll(t *thread, ws unix.WaitStatus) error {
 // by injecting seccomp(SECCOMP_SET_MODE_FILTER) after writing the program
 // below its stack pointer. The tracee must have no_new_privs (the sandbox
 // launcher sets it) or CAP_SYS_ADMIN, and be an x86_64 process stopped at
-// a stop ptrace.Inject works from (its exec stop here).
+// a stop ptrace.Inject works from (the stop sandbox.Start leaves it in).
 func InstallFilter(pid int, prog []bpf.Instruction) error {
 	info, err := ptrace.GetSyscallInfo(pid)
 	if err != nil {
