@@ -81,7 +81,7 @@ func (c *compiler) expr(x *policy.Expr, t, f int) int {
 	case policy.ExprCmp:
 		return c.cmp(x.Cmp, t, f)
 	case policy.ExprAnd:
-		if at, ok := c.neSet(x, t, f); ok {
+		if at, ok := c.valueSet(x, policy.Ne, t, f); ok {
 			return at
 		}
 		at := t
@@ -90,7 +90,7 @@ func (c *compiler) expr(x *policy.Expr, t, f int) int {
 		}
 		return at
 	case policy.ExprOr:
-		if at, ok := c.eqSet(x, t, f); ok {
+		if at, ok := c.valueSet(x, policy.Eq, t, f); ok {
 			return at
 		}
 		at := f
@@ -104,60 +104,37 @@ func (c *compiler) expr(x *policy.Expr, t, f int) int {
 	panic(fmt.Sprintf("filter: unknown expression kind %d", x.Kind))
 }
 
-// eqSet compiles "argN == v1 || argN == v2 || ..." where every value has
-// the same high half as one load and test of the high half followed by a
-// run of tests on the low half (personality's allow-list, say).
-func (c *compiler) eqSet(x *policy.Expr, t, f int) (int, bool) {
+// valueSet compiles a run of comparisons of one argument with values that
+// share their high half — "argN == v1 || argN == v2 || ..." (op Eq) or
+// "argN != v1 && argN != v2 && ..." (op Ne), personality's allow-list say —
+// as one load and test of the high half, then one load of the low half and
+// a run of tests on it. A value matching goes to match, none to miss, a
+// different high half to miss; for Ne the two swap.
+func (c *compiler) valueSet(x *policy.Expr, op policy.Op, t, f int) (int, bool) {
 	if len(x.Subs) < 2 {
 		return 0, false
 	}
 	first := x.Subs[0]
-	if first.Kind != policy.ExprCmp || first.Cmp.Op != policy.Eq {
+	if first.Kind != policy.ExprCmp || first.Cmp.Op != op {
 		return 0, false
 	}
 	arg, hi := first.Cmp.Arg, uint32(first.Cmp.Value>>32)
 	for _, s := range x.Subs {
-		if s.Kind != policy.ExprCmp || s.Cmp.Op != policy.Eq || s.Cmp.Arg != arg || uint32(s.Cmp.Value>>32) != hi {
+		if s.Kind != policy.ExprCmp || s.Cmp.Op != op || s.Cmp.Arg != arg || uint32(s.Cmp.Value>>32) != hi {
 			return 0, false
 		}
 	}
-	e := &c.e
-	at := f
-	for i := len(x.Subs) - 1; i >= 0; i-- {
-		at = e.cond(bpf.JumpJEQ, uint32(x.Subs[i].Cmp.Value), t, at)
-	}
-	lo := e.load(bpf.ArgLow(arg, c.order))
-	if e.cond(bpf.JumpJEQ, hi, lo, f) == lo {
-		return lo, true
-	}
-	return e.load(bpf.ArgHigh(arg, c.order)), true
-}
-
-// neSet compiles "argN != v1 && argN != v2 && ..." where every value has
-// the same high half (personality's deny-the-rest, say): a different high
-// half is true at once, else one load of the low half and a run of tests
-// that each go to f on a match.
-func (c *compiler) neSet(x *policy.Expr, t, f int) (int, bool) {
-	if len(x.Subs) < 2 {
-		return 0, false
-	}
-	first := x.Subs[0]
-	if first.Kind != policy.ExprCmp || first.Cmp.Op != policy.Ne {
-		return 0, false
-	}
-	arg, hi := first.Cmp.Arg, uint32(first.Cmp.Value>>32)
-	for _, s := range x.Subs {
-		if s.Kind != policy.ExprCmp || s.Cmp.Op != policy.Ne || s.Cmp.Arg != arg || uint32(s.Cmp.Value>>32) != hi {
-			return 0, false
-		}
+	match, miss := t, f
+	if op == policy.Ne {
+		match, miss = f, t
 	}
 	e := &c.e
-	at := t
+	at := miss
 	for i := len(x.Subs) - 1; i >= 0; i-- {
-		at = e.cond(bpf.JumpJEQ, uint32(x.Subs[i].Cmp.Value), f, at)
+		at = e.cond(bpf.JumpJEQ, uint32(x.Subs[i].Cmp.Value), match, at)
 	}
 	lo := e.load(bpf.ArgLow(arg, c.order))
-	if e.cond(bpf.JumpJEQ, hi, lo, t) == lo {
+	if e.cond(bpf.JumpJEQ, hi, lo, miss) == lo {
 		return lo, true
 	}
 	return e.load(bpf.ArgHigh(arg, c.order)), true

@@ -48,19 +48,9 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 		return err
 	}
 	argv := fs.Args()
-	prog, err := exec.LookPath(argv[0])
+	prog, err := lookProgram("run", argv[0], stderr)
 	if err != nil {
-		var ee *exec.Error
-		switch {
-		case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
-			fmt.Fprintf(stderr, "sysgate run: %s: command not found\n", argv[0])
-			return &exitError{127}
-		case errors.Is(err, iofs.ErrNotExist):
-			fmt.Fprintf(stderr, "sysgate run: %s: no such file or directory\n", argv[0])
-			return &exitError{127}
-		}
-		fmt.Fprintf(stderr, "sysgate run: %v\n", err)
-		return &exitError{126}
+		return err
 	}
 	res, err := runner.Run(ctx, runner.Options{
 		Policy: p, Arch: arch, Log: *logDenied,
@@ -83,4 +73,25 @@ func fileOr(w any, def *os.File) *os.File {
 		return f
 	}
 	return def
+}
+
+// lookProgram resolves the program to run as a shell would, and reports a
+// missing one as a shell does: one line, exit status 127 (126 when it
+// exists but cannot be run).
+func lookProgram(cmd, name string, stderr io.Writer) (string, error) {
+	prog, err := exec.LookPath(name)
+	if err == nil {
+		return prog, nil
+	}
+	var ee *exec.Error
+	switch {
+	case errors.As(err, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
+		fmt.Fprintf(stderr, "sysgate %s: %s: command not found\n", cmd, name)
+		return "", &exitError{127}
+	case errors.Is(err, iofs.ErrNotExist):
+		fmt.Fprintf(stderr, "sysgate %s: %s: no such file or directory\n", cmd, name)
+		return "", &exitError{127}
+	}
+	fmt.Fprintf(stderr, "sysgate %s: %v\n", cmd, err)
+	return "", &exitError{126}
 }

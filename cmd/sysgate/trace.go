@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	iofs "io/fs"
 	"os"
-	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -100,17 +97,8 @@ func cmdTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		res, err = trace.Attach(ctx, *attach, opts)
 	} else {
 		argv := fs.Args()
-		prog, lerr := exec.LookPath(argv[0])
+		prog, lerr := lookProgram("trace", argv[0], stderr)
 		if lerr != nil {
-			var ee *exec.Error
-			switch {
-			case errors.As(lerr, &ee) && errors.Is(ee.Err, exec.ErrNotFound):
-				fmt.Fprintf(stderr, "sysgate trace: %s: command not found\n", argv[0])
-				return &exitError{127}
-			case errors.Is(lerr, iofs.ErrNotExist):
-				fmt.Fprintf(stderr, "sysgate trace: %s: no such file or directory\n", argv[0])
-				return &exitError{127}
-			}
 			return lerr
 		}
 		res, err = trace.Launch(ctx, sandbox.Config{
