@@ -34,8 +34,7 @@ func newFlags(name string, stdout io.Writer) *flag.FlagSet {
 func parse(fs *flag.FlagSet, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return errHelp
+			return errHelp // the flag package has printed the usage
 		}
 		return usagef("%v", err)
 	}

@@ -82,6 +82,12 @@ func TestUsage(t *testing.T) {
 	if code != 2 || !strings.Contains(errOut, "unknown command") {
 		t.Fatalf("unknown command: code %d, stderr %q", code, errOut)
 	}
+	for _, c := range commands {
+		out, _, code := sysgate(t, nil, c.name, "-h")
+		if code != 0 || strings.Count(out, "usage: sysgate "+c.name) != 1 {
+			t.Errorf("%s -h: exit %d, want the usage once:\n%s", c.name, code, out)
+		}
+	}
 	_, errOut, code = sysgate(t, nil, "compile", "--format", "nope", "x")
 	if code == 0 {
 		t.Fatalf("bad flag value accepted: %q", errOut)
