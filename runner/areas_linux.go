@@ -154,37 +154,25 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	s.started.Store(true)
 	s.mainPid = proc.Pid
 
-	sctx, cancel := context.WithCancel(ctx)
+	// Serve until the target is gone, whatever happens to ctx: a target
+	// blocked in a notified call waits for the answer.
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancel()
 	sup := &notify.Supervisor{Listener: listener, Handler: notify.HandlerFunc(s.handle),
 		ErrorLog: func(err error) { fmt.Fprintf(report, "sysgate: supervisor: %v\n", err) }}
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- sup.Serve(sctx) }()
 
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				proc.Signal(sig)
-			case <-done:
-				return
-			}
-		}
-	}()
+	stopForwarding := forwardSignals(sigs, proc)
 	state, err := proc.Wait()
-	close(done)
+	stopForwarding()
 	cancel()
 	<-serveDone
 	listener.Close()
 	if err != nil {
 		return nil, err
 	}
-	res := &Result{State: state, ExitCode: sandbox.ExitCode(state), Killed: s.killedMsg()}
-	if res.Killed != "" && s.killedMain.Load() {
-		res.ExitCode = 128 + int(unix.SIGSYS)
-	}
-	return res, nil
+	return s.result(state), nil
 }
 
 // atEntry is auxv's AT_ENTRY: the program's entry point (include/uapi/linux/auxvec.h).

@@ -260,17 +260,7 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 	s.started.Store(true)
 	s.mainPid = proc.Pid
 
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case sig := <-sigs:
-				proc.Signal(sig)
-			case <-done:
-				return
-			}
-		}
-	}()
+	stopForwarding := forwardSignals(sigs, proc)
 	if tracer != nil && o.SealFollowExecs {
 		onSeal := func(r seal.Report, err error) error {
 			if err == nil {
@@ -288,7 +278,7 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 		}
 	}
 	state, err := proc.Wait()
-	close(done)
+	stopForwarding()
 	if serveDone != nil {
 		// The listener hangs up once every task under the filter is gone;
 		// descendants that outlive the target keep it open, so stop
@@ -300,14 +290,38 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 	if err != nil {
 		return nil, err
 	}
+	return s.result(state), nil
+}
+
+// forwardSignals passes the signals arriving on sigs to the target until
+// the returned function is called.
+func forwardSignals(sigs <-chan os.Signal, proc *sandbox.Process) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case sig := <-sigs:
+				proc.Signal(sig)
+			case <-done:
+				return
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
+// result is how the target ended. A target sysgate killed for the policy
+// reads as killed by SIGSYS, as the kernel's own kill would; a SIGSYS
+// death sysgate did not cause is said in one line.
+func (s *supervisor) result(state *os.ProcessState) *Result {
 	res := &Result{State: state, ExitCode: sandbox.ExitCode(state), Killed: s.killedMsg()}
 	switch {
 	case res.Killed != "" && s.killedMain.Load():
 		res.ExitCode = 128 + int(unix.SIGSYS)
 	case res.ExitCode == 128+int(unix.SIGSYS) && res.Killed == "":
-		fmt.Fprintf(report, "sysgate: the target was killed by SIGSYS: a seccomp kill verdict of an enclosing filter, or a signal sent to it\n")
+		fmt.Fprintf(s.report, "sysgate: the target was killed by SIGSYS: a seccomp kill verdict of an enclosing filter, or a signal sent to it\n")
 	}
-	return res, nil
+	return res
 }
 
 // namespaces copies the namespace options into cfg.

@@ -106,17 +106,18 @@ rules:
     syscalls: [personality]
 `
 
-func TestInspect(t *testing.T) {
-	pol := writePolicy(t, inspectPolicy)
-	cmd := sysgateCmd(t, nil, "run", "--policy", pol, "--", "sleep", "30")
+// inspectSleep starts "sysgate ARGS... -- sleep 30" (ARGS end with a
+// run command line), inspects the sleep with --json, and returns the
+// report and the sleep's pid; both processes are killed when the test ends.
+func inspectSleep(t *testing.T, args ...string) (inspected, int) {
+	t.Helper()
+	cmd := sysgateCmd(t, nil, append(args, "--", "sleep", "30")...)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	target := descendant(t, cmd.Process.Pid, "sleep")
-	defer syscallKill(target)
-
+	t.Cleanup(func() { syscallKill(target) })
 	out, errOut, code := sysgate(t, nil, "inspect", "--json", strconv.Itoa(target))
 	if code != 0 {
 		t.Fatalf("inspect: exit %d: %s", code, errOut)
@@ -125,6 +126,12 @@ func TestInspect(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
+	return r, target
+}
+
+func TestInspect(t *testing.T) {
+	pol := writePolicy(t, inspectPolicy)
+	r, target := inspectSleep(t, "run", "--policy", pol)
 	if r.Seccomp != "filter" || r.Filters != 1 || !r.NoNewPrivs || len(r.Programs) != 1 {
 		t.Fatalf("report %+v", r)
 	}
@@ -153,22 +160,7 @@ func TestInspectStacked(t *testing.T) {
 	exe, _ := os.Executable()
 	// The outer sysgate (default policy) runs an inner sysgate, which adds
 	// its own filter on top.
-	cmd := sysgateCmd(t, nil, "run", "--", exe, "run", "--policy", pol, "--", "sleep", "30")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer cmd.Wait()
-	defer cmd.Process.Kill()
-	target := descendant(t, cmd.Process.Pid, "sleep")
-	defer syscallKill(target)
-	out, errOut, code := sysgate(t, nil, "inspect", "--json", strconv.Itoa(target))
-	if code != 0 {
-		t.Fatalf("inspect: exit %d: %s", code, errOut)
-	}
-	var r inspected
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
+	r, _ := inspectSleep(t, "run", "--", exe, "run", "--policy", pol)
 	if r.Filters != 2 || len(r.Programs) != 2 {
 		t.Fatalf("filters %d, programs %d", r.Filters, len(r.Programs))
 	}
