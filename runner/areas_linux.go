@@ -44,7 +44,13 @@ func PrepareAt(p *policy.Policy, arch *syscalls.Arch, log bool, regions *region.
 // still alive, so the map read was the caller's and not a recycled pid's.
 func (s *supervisor) decide(r *notify.Request) (policy.Action, int, error) {
 	if !s.regional {
-		a, rule := s.p.Decide(r.Arch, r.Nr, r.Args)
+		p, err := s.policy()
+		if err != nil {
+			// Only the built-in policy is parsed late, and only calls it
+			// kills (or, with --log, denies) are notified: fail closed.
+			return policy.Action{Kind: policy.KillProcess}, -1, nil
+		}
+		a, rule := p.Decide(r.Arch, r.Nr, r.Args)
 		return a, rule, nil
 	}
 	mp, err := region.ReadMap(r.Pid)

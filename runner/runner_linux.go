@@ -34,6 +34,9 @@ import (
 
 // Options say what to run and how.
 type Options struct {
+	// Policy is the policy to run under; nil means the built-in default
+	// (policies.Default), run from its program compiled ahead of time
+	// (go generate) and parsed only if a report needs it.
 	Policy *policy.Policy
 	Arch   *syscalls.Arch // native arch to compile for; nil: this machine's
 	// Log reports every syscall the policy denies with an errno too, not
@@ -160,11 +163,31 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if report == nil {
 		report = os.Stderr
 	}
-	if o.Policy.HasFrom() {
+	if o.Arch == nil {
+		o.Arch = syscalls.Native()
+		if o.Arch == nil {
+			return nil, errors.New("no seccomp ABI known for this machine")
+		}
+	}
+	if o.Policy == nil && builtinProgram(o.Arch.Family(), o.Log) == nil {
+		p, err := ParseDefault(o.Arch)
+		if err != nil {
+			return nil, err
+		}
+		o.Policy = p
+	}
+	if o.Policy != nil && o.Policy.HasFrom() {
 		return runAreas(ctx, o, report)
 	}
 	res, err := run(ctx, o, report, true)
 	if errors.Is(err, unix.EBUSY) {
+		if o.Policy == nil {
+			p, perr := ParseDefault(o.Arch)
+			if perr != nil {
+				return nil, perr
+			}
+			o.Policy = p
+		}
 		// sysgate runs under a filter that has a listener already (an outer
 		// sysgate, say): the kernel allows one per chain. Run with the
 		// policy's own kill verdicts, which the kernel applies unnamed.
@@ -175,26 +198,35 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 }
 
 func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*Result, error) {
-	prog, err := Prepare(o.Policy, o.Arch, o.Log && notifyKills, notifyKills)
-	if err != nil {
-		return nil, err
+	s := &supervisor{p: o.Policy, report: report, log: o.Log, handlers: map[int]notify.Handler{}}
+	var prog []bpf.Instruction
+	if o.Policy == nil {
+		// The built-in default, compiled ahead of time (Run checked that
+		// it is there): parsed when a notification first needs it.
+		prog = builtinProgram(o.Arch.Family(), o.Log)
+		s.load = func() (*policy.Policy, error) { return ParseDefault(o.Arch) }
+	} else {
+		p, err := Prepare(o.Policy, o.Arch, o.Log && notifyKills, notifyKills)
+		if err != nil {
+			return nil, err
+		}
+		prog = p.Instructions
+		for i, r := range o.Policy.Rules {
+			if r.Action.Kind != policy.Notify {
+				continue
+			}
+			h, err := notify.NewHandler(r.Handler, report)
+			if err != nil {
+				return nil, fmt.Errorf("rule at %v: %w", r.Pos, err)
+			}
+			s.handlers[i] = h
+		}
 	}
 	needListener := false
-	for _, ins := range prog.Instructions {
+	for _, ins := range prog {
 		if ins.Class() == bpf.ClassRET && policy.ActionFromRet(ins.K).Kind == policy.Notify {
 			needListener = true
 		}
-	}
-	s := &supervisor{p: o.Policy, report: report, log: o.Log, handlers: map[int]notify.Handler{}}
-	for i, r := range o.Policy.Rules {
-		if r.Action.Kind != policy.Notify {
-			continue
-		}
-		h, err := notify.NewHandler(r.Handler, report)
-		if err != nil {
-			return nil, fmt.Errorf("rule at %v: %w", r.Pos, err)
-		}
-		s.handlers[i] = h
 	}
 
 	// Catch signals before the target exists so none is lost; forward
@@ -206,7 +238,7 @@ func run(ctx context.Context, o Options, report io.Writer, notifyKills bool) (*R
 	cfg := &sandbox.Config{
 		Path: o.Path, Args: o.Args, Env: o.Env, Dir: o.Dir,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
-		Filters:  [][]bpf.Instruction{prog.Instructions},
+		Filters:  [][]bpf.Instruction{prog},
 		Listener: needListener,
 		// Launch from a thread of sysgate, not a helper process, unless
 		// the kernel applies kills itself: a kill on the launcher thread
@@ -332,7 +364,7 @@ func (o *Options) namespaces(cfg *sandbox.Config) {
 // sealing says whether to seal: asked by the options or the policy, and
 // possible (mseal exists) or required.
 func (o *Options) sealing(report io.Writer) (bool, error) {
-	if !o.Seal && !slices.Contains(o.Policy.Seal, policy.SealSystemMappings) {
+	if !o.Seal && (o.Policy == nil || !slices.Contains(o.Policy.Seal, policy.SealSystemMappings)) {
 		return false, nil
 	}
 	err := features.HaveMseal()
@@ -393,7 +425,12 @@ func (o *Options) sealAtStart(tracer *ptrace.Tracer, proc *sandbox.Process, repo
 var forwarded = []os.Signal{unix.SIGINT, unix.SIGTERM, unix.SIGHUP, unix.SIGQUIT, unix.SIGUSR1, unix.SIGUSR2, unix.SIGALRM, unix.SIGWINCH, unix.SIGCONT, unix.SIGTSTP}
 
 type supervisor struct {
+	// p is the policy the supervisor answers from; with load set, it is
+	// parsed by the first call of policy().
 	p          *policy.Policy
+	load       func() (*policy.Policy, error)
+	loadOnce   sync.Once
+	loadErr    error
 	report     io.Writer
 	log        bool
 	started    atomic.Bool
@@ -406,6 +443,16 @@ type supervisor struct {
 
 	mu     sync.Mutex
 	killed string
+}
+
+// policy returns the policy, parsing it first if it was left for later.
+func (s *supervisor) policy() (*policy.Policy, error) {
+	s.loadOnce.Do(func() {
+		if s.p == nil && s.load != nil {
+			s.p, s.loadErr = s.load()
+		}
+	})
+	return s.p, s.loadErr
 }
 
 func (s *supervisor) killedMsg() string {
@@ -498,7 +545,11 @@ func tgidOf(tid int) int {
 // describe renders a call and the rule that decided it in one line:
 // "pid 12 (ls): mount(0x0, ...) on x86_64: errno EPERM by default.yaml:31:5".
 func (s *supervisor) describe(r *notify.Request, a policy.Action, rule int) string {
-	arch, allowed := s.p.Surface(r.Arch, r.Nr)
+	p, err := s.policy()
+	if err != nil {
+		return fmt.Sprintf("pid %d: syscall %d on arch %#x: %v by the built-in policy, which could not be parsed: %v", r.Pid, r.Nr, r.Arch, a, err)
+	}
+	arch, allowed := p.Surface(r.Arch, r.Nr)
 	name := fmt.Sprintf("syscall %d", r.Nr)
 	archName := fmt.Sprintf("arch %#x", r.Arch)
 	if arch != nil {
@@ -512,11 +563,11 @@ func (s *supervisor) describe(r *notify.Request, a policy.Action, rule int) stri
 		args[i] = "0x" + strconv.FormatUint(v, 16)
 	}
 	comm, _ := os.ReadFile("/proc/" + strconv.Itoa(r.Pid) + "/comm")
-	by := "the default verdict (" + s.p.File + ")"
+	by := "the default verdict (" + p.File + ")"
 	switch {
 	case rule >= 0:
-		by = "rule " + s.p.Rules[rule].Pos.String()
-		if c := s.p.Rules[rule].Comment; c != "" {
+		by = "rule " + p.Rules[rule].Pos.String()
+		if c := p.Rules[rule].Comment; c != "" {
 			by += ": " + c
 		}
 	case !allowed:

@@ -9,7 +9,9 @@ import (
 	"os"
 	"os/exec"
 
+	"github.com/sysgate/sysgate/policy"
 	"github.com/sysgate/sysgate/runner"
+	"github.com/sysgate/sysgate/syscalls"
 )
 
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -39,13 +41,15 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	if pf.arch != "" {
 		return usagef("--arch: run always uses this machine's arch")
 	}
-	path := *policyPath
-	if path == "" {
-		path = "default"
-	}
-	p, arch, err := pf.load(path, stderr)
-	if err != nil {
-		return err
+	// Without --policy: the built-in default, which the runner runs from
+	// its program compiled ahead of time (nil Policy).
+	var p *policy.Policy
+	arch := syscalls.Native()
+	if *policyPath != "" {
+		var err error
+		if p, arch, err = pf.load(*policyPath, stderr); err != nil {
+			return err
+		}
 	}
 	argv := fs.Args()
 	prog, err := lookProgram("run", argv[0], stderr)
