@@ -4,9 +4,9 @@ package runner
 
 import "github.com/sysgate/sysgate/bpf"
 
-// builtinSHA256 is the SHA-256 of the policies/default.yaml the programs
+// builtinHash is policyHash of the policies/default.yaml the programs
 // below were compiled from.
-const builtinSHA256 = "02a1163a1320084618cb6520097102050106f03760301cc6c474652023eb0c74"
+const builtinHash = 0x51c4cfa119d7890f
 
 // builtinPrograms are Prepare(default, arch, log, true) for each arch Go
 // runs on whose native ABI the default policy admits.
