@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -115,9 +114,8 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 		}
 		s.handlers[i] = h
 	}
-	sigs := make(chan os.Signal, 16)
-	signal.Notify(sigs, forwarded...)
-	defer signal.Stop(sigs)
+	sigs := catchSignals()
+	defer sigs.stop()
 
 	tr := ptrace.NewTracer()
 	defer tr.Close()
@@ -125,6 +123,7 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 		Path: o.Path, Args: o.Args, Env: o.Env, Dir: o.Dir,
 		Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr,
 		Tracer: tr,
+		Ready:  sigs.wait,
 	}
 	o.namespaces(cfg)
 	proc, err := sandbox.Start(cfg)
@@ -169,7 +168,7 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	serveDone := make(chan error, 1)
 	go func() { serveDone <- sup.Serve(sctx) }()
 
-	stopForwarding := forwardSignals(sigs, proc)
+	stopForwarding := forwardSignals(sigs.c, proc)
 	state, err := proc.Wait()
 	stopForwarding()
 	cancel()

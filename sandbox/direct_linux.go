@@ -40,6 +40,7 @@ func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
 	cmd.SysProcAttr.Ptrace = true
 	options := tracedOptions | cfg.PtraceOptions
 	started := false
+	cfg.ready()
 	err = cfg.Tracer.Do(func() error {
 		// no_new_privs is a thread's, inherited at fork: set on the tracer
 		// thread, it reaches the target before its execve, as the helper

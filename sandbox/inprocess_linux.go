@@ -79,10 +79,16 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
 	// Whether pidfds work is asked once per process, by forking a child
-	// (os.checkPidfd); ask now, outside the filters.
-	if self, err := os.FindProcess(os.Getpid()); err == nil {
-		self.Release()
-	}
+	// (os.checkPidfd); ask now, outside the filters, while the launcher
+	// thread starts and installs them (cmd.Start, which needs the answer,
+	// waits for it: the question is asked once).
+	pidfdAsked := make(chan struct{})
+	go func() {
+		defer close(pidfdAsked)
+		if self, err := os.FindProcess(os.Getpid()); err == nil {
+			self.Release()
+		}
+	}()
 
 	filters := make([]helperFilter, len(hc.Filters))
 	for i, f := range hc.Filters {
@@ -105,6 +111,8 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 		// clone and execve may be notified.
 		listener, handed = gotListener(st.listener, cfg.OnListener)
 	}
+	<-pidfdAsked
+	cfg.ready()
 	proceed <- true
 	if err := (<-installed).err; err != nil {
 		if listener != nil && !handed {

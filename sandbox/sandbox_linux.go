@@ -126,6 +126,20 @@ type Config struct {
 	// ([CheckInProcess]). Every fd of this process above 2 is marked
 	// close-on-exec, as the helper does for the target's.
 	InProcess bool
+
+	// Ready, if set, is called by Start after its own preparations and
+	// before the target (or the helper that becomes it) exists, and Start
+	// waits for it to return. A caller gives it a function that waits for
+	// set-up it runs in parallel with Start's (catching the signals it
+	// forwards, say) and that must be done before there is a target.
+	Ready func()
+}
+
+// ready calls cfg.Ready, if any.
+func (cfg *Config) ready() {
+	if cfg.Ready != nil {
+		cfg.Ready()
+	}
 }
 
 // IDMap is one line of a user namespace's uid_map or gid_map: Size ids
@@ -228,6 +242,7 @@ func Start(cfg *Config) (*Process, error) {
 	if cfg.launchInProcess() && launcherAllowed(hc.Filters) == nil {
 		return startInProcess(cfg, hc)
 	}
+	cfg.ready()
 	var trace *traceStart
 	if cfg.Tracer != nil {
 		trace = &traceStart{tracer: cfg.Tracer, options: tracedOptions | cfg.PtraceOptions}

@@ -9,8 +9,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 
 	"github.com/sysgate/sysgate/sandbox"
 )
@@ -50,11 +48,6 @@ func main() {
 	// The launcher re-executes this binary as the helper that installs
 	// the filter and execs the target; it never returns from here.
 	sandbox.RunHelper()
-	// A closed stdout or stderr (sysgate run ... | head) must not kill
-	// sysgate while its target runs: with SIGPIPE caught, writes fail with
-	// EPIPE instead. Caught, not ignored: an ignored signal would stay
-	// ignored in the target after exec.
-	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(run(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 

@@ -299,3 +299,22 @@ func TestRunErrors(t *testing.T) {
 		t.Errorf("no program: exit %d, %q", code, errOut)
 	}
 }
+
+// TestRunClosedStderr: sysgate's reports to a closed pipe do not kill it
+// (SIGPIPE is caught): the target's exit status still comes back.
+func TestRunClosedStderr(t *testing.T) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Close()
+	defer w.Close()
+	args := append([]string{"run", "--log", "--", "sh", "-c", `"$0" "$@" >/dev/null 2>&1; exit 7`}, victimArgs(t, "syscall", "272", "0x10000000")...)
+	cmd := sysgateCmd(t, victimEnv, args...)
+	cmd.Stderr = w
+	err = cmd.Run()
+	ee, ok := err.(*exec.ExitError)
+	if !ok || ee.ExitCode() != 7 {
+		t.Fatalf("want exit status 7 from the target, got %v", err)
+	}
+}

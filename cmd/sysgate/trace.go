@@ -14,6 +14,12 @@ import (
 )
 
 func cmdTrace(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	// A closed output (sysgate trace ... 2>&1 | head) must not kill the
+	// tracer while it holds the tracees: with SIGPIPE caught, writes fail
+	// with EPIPE instead. Caught, not ignored: an ignored signal would stay
+	// ignored in the tracee after exec. ("sysgate run" catches it in
+	// package runner.)
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	fs := newFlags("trace", stdout)
 	follow := fs.Bool("f", false, "follow forks, clones, vforks, threads and execs (implied with seccomp)")
 	var sel *trace.Selection
