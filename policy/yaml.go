@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
@@ -76,12 +77,14 @@ func parseYAML(data []byte, file string, opts Options) (*Policy, []Warning, erro
 	return pol, p.warns, nil
 }
 
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+// yamlLineRE is compiled on first use: only errors need it, and a
+// package-level regexp costs every start of sysgate its compilation.
+var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
 
 // yamlError turns a YAML syntax error into an *Error with its line.
 func (p *yamlParser) yamlError(err error) error {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+	if m := yamlLineRE().FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		return errorf(Pos{File: p.file, Line: line}, "YAML: %s", m[2])
 	}

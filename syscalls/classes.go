@@ -12,18 +12,26 @@ import (
 // a class when strace's table of any ABI gives it the class's flag, so a
 // member need not exist on every ABI. The slice is a copy.
 func Class(name string) ([]string, bool) {
-	members, ok := classTable[strings.TrimPrefix(name, "%")]
-	if !ok {
-		return nil, false
+	name = strings.TrimPrefix(name, "%")
+	for _, c := range classTable {
+		if c.name == name {
+			return append([]string(nil), c.members...), true
+		}
 	}
-	return append([]string(nil), members...), true
+	return nil, false
+}
+
+// class is a row of classTable (zclasses.go).
+type class struct {
+	name    string
+	members []string
 }
 
 // Classes returns the class names with their leading '%', sorted.
 func Classes() []string {
 	out := make([]string, 0, len(classTable))
-	for name := range classTable {
-		out = append(out, "%"+name)
+	for _, c := range classTable {
+		out = append(out, "%"+c.name)
 	}
 	sort.Strings(out)
 	return out

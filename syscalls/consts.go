@@ -27,6 +27,38 @@ type errnoEntry struct {
 	text string
 }
 
+// archConsts and archErrnos are rows of constsByArch and errnosByArch
+// (zconsts.go), by x/sys GOARCH.
+type archConsts struct {
+	goarch string
+	idx    []uint16
+}
+
+type archErrnos struct {
+	goarch string
+	table  []errnoEntry
+}
+
+// constsFor returns the constPool indexes of goarch's own constants.
+func constsFor(goarch string) []uint16 {
+	for _, c := range constsByArch {
+		if c.goarch == goarch {
+			return c.idx
+		}
+	}
+	return nil
+}
+
+// errnosFor returns goarch's errno table.
+func errnosFor(goarch string) []errnoEntry {
+	for _, e := range errnosByArch {
+		if e.goarch == goarch {
+			return e.table
+		}
+	}
+	return nil
+}
+
 func findConst(table []constEntry, name string) (constEntry, bool) {
 	i := sort.Search(len(table), func(i int) bool { return table[i].name >= name })
 	if i < len(table) && table[i].name == name {
@@ -45,7 +77,7 @@ func findPooled(idx []uint16, name string) (constEntry, bool) {
 }
 
 func (a *Arch) lookupConst(name string) (constEntry, bool) {
-	if e, ok := findPooled(constsByArch[a.constArch], name); ok {
+	if e, ok := findPooled(constsFor(a.constArch), name); ok {
 		return e, true
 	}
 	return findConst(constsCommon[:], name)
@@ -76,7 +108,7 @@ func (a *Arch) ConstSource() (goarch string, exact bool) {
 
 // ConstNames returns every constant name [Const] knows on a, sorted.
 func ConstNames(a *Arch) []string {
-	own := constsByArch[a.constArch]
+	own := constsFor(a.constArch)
 	out := make([]string, 0, len(constsCommon)+len(own))
 	for _, e := range constsCommon {
 		out = append(out, e.name)
@@ -124,7 +156,7 @@ func ErrnoName(e int) string {
 
 // ErrnoNameFor returns the name of errno e on a, or "" if there is none.
 func ErrnoNameFor(a *Arch, e int) string {
-	r, _ := findErrno(errnosByArch[a.constArch], e)
+	r, _ := findErrno(errnosFor(a.constArch), e)
 	return r.name
 }
 
@@ -133,7 +165,7 @@ func ErrnoNameFor(a *Arch, e int) string {
 // x/sys's (those of syscall.Errno.Error) with a capital first letter, as
 // glibc writes them.
 func ErrnoString(e int) string {
-	r, ok := findErrno(errnosByArch[X86_64.constArch], e)
+	r, ok := findErrno(errnosFor(X86_64.constArch), e)
 	if !ok {
 		return ""
 	}

@@ -75,7 +75,7 @@ func TestNativeConstsMatchXSys(t *testing.T) {
 // The native errno table holds syscall.Errno.Error's texts, and ErrnoString
 // is the x86 text with a capital first letter.
 func TestErrnoTextsMatchSyscall(t *testing.T) {
-	native := errnosByArch[Native().constArch]
+	native := errnosFor(Native().constArch)
 	if len(native) < 130 {
 		t.Fatalf("only %d errnos for %s", len(native), Native())
 	}
@@ -88,7 +88,7 @@ func TestErrnoTextsMatchSyscall(t *testing.T) {
 			t.Errorf("ErrnoNameFor(%d) empty", e.num)
 		}
 	}
-	for _, e := range errnosByArch[X86_64.constArch] {
+	for _, e := range errnosFor(X86_64.constArch) {
 		s := ErrnoString(e.num)
 		if s != strings.ToUpper(e.text[:1])+e.text[1:] {
 			t.Errorf("ErrnoString(%d) = %q from %q", e.num, s, e.text)

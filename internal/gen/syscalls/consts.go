@@ -326,14 +326,15 @@ func genConsts(data, xsysDir, xsysVersion string) ([]byte, error) {
 	b.WriteString("}\n\n")
 
 	b.WriteString("// constsByArch lists each x/sys GOARCH's own constants as constPool indexes, in name order.\n")
-	b.WriteString("var constsByArch = map[string][]uint16{\n")
+	b.WriteString("// (Arrays, not maps, here: a map literal is built by package init at every start.)\n")
+	b.WriteString("var constsByArch = [...]archConsts{\n")
 	for _, g := range sortedKeys(perArch) {
 		var idx []int
 		for name, v := range perArch[g].consts {
 			idx = append(idx, poolIndex[poolKey{name, v}])
 		}
 		sort.Ints(idx)
-		fmt.Fprintf(&b, "%q: {", g)
+		fmt.Fprintf(&b, "{%q, []uint16{", g)
 		for i, x := range idx {
 			if i > 0 {
 				b.WriteString(",")
@@ -343,7 +344,7 @@ func genConsts(data, xsysDir, xsysVersion string) ([]byte, error) {
 			}
 			fmt.Fprintf(&b, "%d", x)
 		}
-		b.WriteString(",\n},\n")
+		b.WriteString(",\n}},\n")
 	}
 	b.WriteString("}\n\n")
 
@@ -372,16 +373,16 @@ func genConsts(data, xsysDir, xsysVersion string) ([]byte, error) {
 			}
 		}
 		fmt.Fprintf(&b, "// errnoTable%d is the errorList (number, name, strerror text) of %s, by number.\n", i, strings.Join(users, ", "))
-		fmt.Fprintf(&b, "var errnoTable%d = []errnoEntry{\n", i)
+		fmt.Fprintf(&b, "var errnoTable%d = [...]errnoEntry{\n", i)
 		for _, r := range t {
 			fmt.Fprintf(&b, "\t{%d, %q, %q},\n", r.num, r.name, r.text)
 		}
 		b.WriteString("}\n\n")
 	}
-	b.WriteString("// errnosByArch maps an x/sys GOARCH to its errno table.\n")
-	b.WriteString("var errnosByArch = map[string][]errnoEntry{\n")
+	b.WriteString("// errnosByArch gives each x/sys GOARCH its errno table.\n")
+	b.WriteString("var errnosByArch = [...]archErrnos{\n")
 	for _, g := range sortedKeys(use) {
-		fmt.Fprintf(&b, "\t%q: errnoTable%d,\n", g, use[g])
+		fmt.Fprintf(&b, "\t{%q, errnoTable%d[:]},\n", g, use[g])
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil

@@ -396,17 +396,18 @@ func genClasses(data string, known map[string]bool) ([]byte, error) {
 		fmt.Fprintf(&b, "// Names in the strace tables but not in the syscall tables, left out: %s.\n", strings.Join(dropped, ", "))
 	}
 	b.WriteString("\npackage syscalls\n\n")
-	b.WriteString("// classTable maps a class name without its leading '%' to its members, sorted.\n")
-	b.WriteString("var classTable = map[string][]string{\n")
+	b.WriteString("// classTable gives each class name, without its leading '%', its members, sorted.\n")
+	b.WriteString("// (An array, not a map: a map literal is built by package init at every start.)\n")
+	b.WriteString("var classTable = [...]class{\n")
 	for _, c := range classes {
-		fmt.Fprintf(&b, "\t%q: {", c.name)
+		fmt.Fprintf(&b, "\t{%q, []string{", c.name)
 		for i, m := range members[c.name] {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			fmt.Fprintf(&b, "%q", m)
 		}
-		b.WriteString("},\n")
+		b.WriteString("}},\n")
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil
