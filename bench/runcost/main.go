@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -37,10 +38,17 @@ func main() {
 		}
 		bare, gated = append(bare, a), append(gated, b)
 	}
-	var sb, sg []time.Duration
+	// Two reference points for the start-up: the start of an empty Go
+	// program (what any Go tool pays) and sysgate's own start doing
+	// nothing ("sysgate help").
+	empty, cleanup := buildEmpty()
+	defer cleanup()
+	var sb, sg, se, sh []time.Duration
 	for i := 0; i < *starts; i++ {
 		sb = append(sb, run([]string{"true"}))
 		sg = append(sg, run([]string{*sysgate, "run", "--", "true"}))
+		se = append(se, run([]string{empty}))
+		sh = append(sh, run([]string{*sysgate, "help"}))
 	}
 	mb, mg := median(bare), median(gated)
 	fmt.Printf("workload %q, %d rounds (median):\n", *workload, *rounds)
@@ -52,6 +60,35 @@ func main() {
 	fmt.Printf("  bare            %8.2f ms\n", ms.Seconds()*1000)
 	fmt.Printf("  sysgate run     %8.2f ms\n", mgs.Seconds()*1000)
 	fmt.Printf("  added           %8.2f ms\n", (mgs-ms).Seconds()*1000)
+	fmt.Printf("reference starts (median):\n")
+	fmt.Printf("  empty Go program %7.2f ms (+%.2f ms over true)\n", median(se).Seconds()*1000, (median(se)-ms).Seconds()*1000)
+	fmt.Printf("  sysgate help     %7.2f ms (+%.2f ms over true)\n", median(sh).Seconds()*1000, (median(sh)-ms).Seconds()*1000)
+}
+
+// buildEmpty builds a Go program whose main does nothing, with the Go
+// toolchain that runs this benchmark.
+func buildEmpty() (path string, cleanup func()) {
+	dir, err := os.MkdirTemp("", "runcost")
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "runcost: %v\n", err)
+		os.Exit(1)
+	}
+	cleanup = func() { os.RemoveAll(dir) }
+	src := filepath.Join(dir, "main.go")
+	path = filepath.Join(dir, "empty")
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		cleanup()
+		fmt.Fprintf(os.Stderr, "runcost: %v\n", err)
+		os.Exit(1)
+	}
+	build := exec.Command("go", "build", "-o", path, src)
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		cleanup()
+		fmt.Fprintf(os.Stderr, "runcost: build the empty program: %v\n", err)
+		os.Exit(1)
+	}
+	return path, cleanup
 }
 
 func run(argv []string) time.Duration {
