@@ -402,19 +402,47 @@ func (p *parser) target(ins *Instruction, field byte, fix *[]fixup) error {
 	return fmt.Errorf("expected a jump target, found %s", t)
 }
 
-var aluOps = map[string]uint16{
-	"add": AluADD, "sub": AluSUB, "mul": AluMUL, "div": AluDIV, "mod": AluMOD,
-	"and": AluAND, "or": AluOR, "xor": AluXOR, "lsh": AluLSH, "rsh": AluRSH,
+// mnemonic pairs a bpf_asm name with the operation bits it stands for.
+// The tables of them are slices, not maps: a map literal is built by
+// package init at every start of sysgate.
+type mnemonic struct {
+	name string
+	op   uint16
 }
 
-var condOps = map[string]uint16{
-	"jeq": JumpJEQ, "jgt": JumpJGT, "jge": JumpJGE, "jset": JumpJSET,
+var aluOps = []mnemonic{
+	{"add", AluADD}, {"sub", AluSUB}, {"mul", AluMUL}, {"div", AluDIV}, {"mod", AluMOD},
+	{"and", AluAND}, {"or", AluOR}, {"xor", AluXOR}, {"lsh", AluLSH}, {"rsh", AluRSH},
+}
+
+var condOps = []mnemonic{
+	{"jeq", JumpJEQ}, {"jgt", JumpJGT}, {"jge", JumpJGE}, {"jset", JumpJSET},
 }
 
 // negatedOps are bpf_asm's one-target jumps taken when the condition is
 // false: the opcode to encode it with.
-var negatedOps = map[string]uint16{
-	"jne": JumpJEQ, "jneq": JumpJEQ, "jlt": JumpJGE, "jle": JumpJGT,
+var negatedOps = []mnemonic{
+	{"jne", JumpJEQ}, {"jneq", JumpJEQ}, {"jlt", JumpJGE}, {"jle", JumpJGT},
+}
+
+// opOf returns the operation named name in table.
+func opOf(table []mnemonic, name string) (uint16, bool) {
+	for _, m := range table {
+		if m.name == name {
+			return m.op, true
+		}
+	}
+	return 0, false
+}
+
+// nameOf returns the name of op in table, or "".
+func nameOf(table []mnemonic, op uint16) string {
+	for _, m := range table {
+		if m.op == op {
+			return m.name
+		}
+	}
+	return ""
 }
 
 func (p *parser) instruction() (Instruction, []fixup, error) {
@@ -429,13 +457,13 @@ func (p *parser) instruction() (Instruction, []fixup, error) {
 	}
 	p.pos++
 	m := strings.ToLower(head.text)
-	if op, ok := aluOps[m]; ok {
+	if op, ok := opOf(aluOps, m); ok {
 		var src uint16
 		src, ins.K, err = p.source()
 		ins.Op = ClassALU | op | src
 		return ins, nil, err
 	}
-	if op, ok := condOps[m]; ok {
+	if op, ok := opOf(condOps, m); ok {
 		var src uint16
 		if src, ins.K, err = p.source(); err != nil {
 			return ins, nil, err
@@ -452,7 +480,7 @@ func (p *parser) instruction() (Instruction, []fixup, error) {
 		}
 		return ins, fix, err
 	}
-	if op, ok := negatedOps[m]; ok {
+	if op, ok := opOf(negatedOps, m); ok {
 		var src uint16
 		if src, ins.K, err = p.source(); err != nil {
 			return ins, nil, err

@@ -222,10 +222,10 @@ func TestDisassembleRoundTripRandom(t *testing.T) {
 		for i := range prog {
 			if r.IntN(4) == 0 {
 				in := info(prog[i].Op)
-				if in.uses&useJ == 0 {
+				if in&useJ == 0 {
 					prog[i].Jt, prog[i].Jf = uint8(r.Uint32()), uint8(r.Uint32())
 				}
-				if in.uses&useK == 0 {
+				if in&useK == 0 {
 					prog[i].K = r.Uint32()
 				}
 			}

@@ -7,15 +7,6 @@ import (
 	"strings"
 )
 
-var aluNames = map[uint16]string{
-	AluADD: "add", AluSUB: "sub", AluMUL: "mul", AluDIV: "div", AluOR: "or",
-	AluAND: "and", AluLSH: "lsh", AluRSH: "rsh", AluMOD: "mod", AluXOR: "xor",
-}
-
-var jumpNames = map[uint16]string{
-	JumpJEQ: "jeq", JumpJGT: "jgt", JumpJGE: "jge", JumpJSET: "jset",
-}
-
 // String returns i in bpf_asm syntax (tools/bpf/bpf_exp.y), with jump
 // offsets as counts of instructions to skip: "ld [4]",
 // "jeq #0xc000003e, 0, 3", "ja 5", "ret #0x7fff0000". Fields the opcode
@@ -81,16 +72,16 @@ func (i Instruction) format(pc, n int) string {
 	case ClassMISC | MiscTXA:
 		return "txa"
 	}
-	if info(i.Op).known {
+	if info(i.Op).known() {
 		switch i.Class() {
 		case ClassALU:
-			name := aluNames[i.Op&0xf0]
+			name := nameOf(aluOps, i.Op&0xf0)
 			if i.Op&SrcX != 0 {
 				return name + " x"
 			}
 			return fmt.Sprintf("%s #%#x", name, k)
 		case ClassJMP:
-			name := jumpNames[i.Op&0xf0]
+			name := nameOf(condOps, i.Op&0xf0)
 			src := fmt.Sprintf("#%#x", k)
 			if i.Op&SrcX != 0 {
 				src = "x"

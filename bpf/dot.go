@@ -154,7 +154,7 @@ func successors(pc int, ins Instruction, n int) ([]edge, bool) {
 		return nil, false
 	case ins.Op == ClassJMP|JumpJA:
 		return []edge{{to: clamp(uint64(pc) + 1 + uint64(ins.K))}}, true
-	case ins.IsConditionalJump() && info(ins.Op).known:
+	case ins.IsConditionalJump() && info(ins.Op).known():
 		return []edge{
 			{to: clamp(uint64(pc) + 1 + uint64(ins.Jt)), kind: 't'},
 			{to: clamp(uint64(pc) + 1 + uint64(ins.Jf)), kind: 'f'},

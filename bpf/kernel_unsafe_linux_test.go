@@ -228,7 +228,7 @@ func TestKernelClassicChecks(t *testing.T) {
 	defer unix.Close(fd)
 	classic := []uint16{}
 	for op := range opTable {
-		if opTable[op].known {
+		if opTable[op].known() {
 			classic = append(classic, uint16(op))
 		}
 	}

@@ -6,67 +6,76 @@ package bpf
 // Both compare the whole 16-bit code, so a known operation with a stray
 // size or mode bit is an unknown opcode.
 
-// Fields an opcode reads, beyond the opcode itself.
+// opInfo says what the kernel makes of an opcode and which fields it reads.
+type opInfo uint8
+
 const (
-	useK = 1 << iota // K is an operand
-	useJ             // Jt and Jf are jump offsets
+	useK      opInfo = 1 << iota // K is an operand
+	useJ                         // Jt and Jf are jump offsets
+	opAsm                        // has a bpf_asm form
+	opKnown                      // a classic BPF opcode (chk_code_allowed)
+	opSeccomp                    // also allowed in seccomp filters
+
+	classicOp = opAsm | opKnown             // classic BPF, refused in seccomp filters
+	seccompOp = opAsm | opKnown | opSeccomp // classic BPF seccomp accepts
 )
 
-type opInfo struct {
-	asm     bool  // has a bpf_asm form
-	known   bool  // a classic BPF opcode (chk_code_allowed)
-	seccomp bool  // also allowed in seccomp filters
-	uses    uint8 // useK | useJ
-}
+func (in opInfo) asm() bool     { return in&opAsm != 0 }
+func (in opInfo) known() bool   { return in&opKnown != 0 }
+func (in opInfo) seccomp() bool { return in&opSeccomp != 0 }
 
-var opTable [256]opInfo
-
-func init() {
-	set := func(op uint16, seccomp bool, uses uint8) {
-		opTable[op] = opInfo{asm: true, known: true, seccomp: seccomp, uses: uses}
-	}
+// opTable describes every opcode; the unlisted ones are unknown. (A
+// literal, which the compiler lays out, not a table filled in by init():
+// package init runs at every start of sysgate.)
+var opTable = [256]opInfo{
 	// Loads into A.
-	set(ClassLD|ModeIMM, true, useK)
-	set(ClassLD|SizeW|ModeABS, true, useK)
-	set(ClassLD|SizeH|ModeABS, false, useK)
-	set(ClassLD|SizeB|ModeABS, false, useK)
-	set(ClassLD|SizeW|ModeIND, false, useK)
-	set(ClassLD|SizeH|ModeIND, false, useK)
-	set(ClassLD|SizeB|ModeIND, false, useK)
-	set(ClassLD|ModeMEM, true, useK)
-	set(ClassLD|SizeW|ModeLEN, true, 0)
+	ClassLD | ModeIMM:         seccompOp | useK,
+	ClassLD | SizeW | ModeABS: seccompOp | useK,
+	ClassLD | SizeH | ModeABS: classicOp | useK,
+	ClassLD | SizeB | ModeABS: classicOp | useK,
+	ClassLD | SizeW | ModeIND: classicOp | useK,
+	ClassLD | SizeH | ModeIND: classicOp | useK,
+	ClassLD | SizeB | ModeIND: classicOp | useK,
+	ClassLD | ModeMEM:         seccompOp | useK,
+	ClassLD | SizeW | ModeLEN: seccompOp,
 	// Loads into X.
-	set(ClassLDX|ModeIMM, true, useK)
-	set(ClassLDX|ModeMEM, true, useK)
-	set(ClassLDX|SizeW|ModeLEN, true, 0)
-	set(ClassLDX|SizeB|ModeMSH, false, useK)
+	ClassLDX | ModeIMM:         seccompOp | useK,
+	ClassLDX | ModeMEM:         seccompOp | useK,
+	ClassLDX | SizeW | ModeLEN: seccompOp,
+	ClassLDX | SizeB | ModeMSH: classicOp | useK,
 	// Stores.
-	set(ClassST, true, useK)
-	set(ClassSTX, true, useK)
+	ClassST:  seccompOp | useK,
+	ClassSTX: seccompOp | useK,
 	// ALU; MOD is classic but not in seccomp's list.
-	for _, op := range []uint16{AluADD, AluSUB, AluMUL, AluDIV, AluOR, AluAND, AluLSH, AluRSH, AluMOD, AluXOR} {
-		set(ClassALU|op|SrcK, op != AluMOD, useK)
-		set(ClassALU|op|SrcX, op != AluMOD, 0)
-	}
-	set(ClassALU|AluNEG, true, 0)
+	ClassALU | AluADD | SrcK: seccompOp | useK, ClassALU | AluADD | SrcX: seccompOp,
+	ClassALU | AluSUB | SrcK: seccompOp | useK, ClassALU | AluSUB | SrcX: seccompOp,
+	ClassALU | AluMUL | SrcK: seccompOp | useK, ClassALU | AluMUL | SrcX: seccompOp,
+	ClassALU | AluDIV | SrcK: seccompOp | useK, ClassALU | AluDIV | SrcX: seccompOp,
+	ClassALU | AluOR | SrcK: seccompOp | useK, ClassALU | AluOR | SrcX: seccompOp,
+	ClassALU | AluAND | SrcK: seccompOp | useK, ClassALU | AluAND | SrcX: seccompOp,
+	ClassALU | AluLSH | SrcK: seccompOp | useK, ClassALU | AluLSH | SrcX: seccompOp,
+	ClassALU | AluRSH | SrcK: seccompOp | useK, ClassALU | AluRSH | SrcX: seccompOp,
+	ClassALU | AluMOD | SrcK: classicOp | useK, ClassALU | AluMOD | SrcX: classicOp,
+	ClassALU | AluXOR | SrcK: seccompOp | useK, ClassALU | AluXOR | SrcX: seccompOp,
+	ClassALU | AluNEG: seccompOp,
 	// Jumps.
-	set(ClassJMP|JumpJA, true, useK)
-	for _, op := range []uint16{JumpJEQ, JumpJGT, JumpJGE, JumpJSET} {
-		set(ClassJMP|op|SrcK, true, useK|useJ)
-		set(ClassJMP|op|SrcX, true, useJ)
-	}
+	ClassJMP | JumpJA:         seccompOp | useK,
+	ClassJMP | JumpJEQ | SrcK: seccompOp | useK | useJ, ClassJMP | JumpJEQ | SrcX: seccompOp | useJ,
+	ClassJMP | JumpJGT | SrcK: seccompOp | useK | useJ, ClassJMP | JumpJGT | SrcX: seccompOp | useJ,
+	ClassJMP | JumpJGE | SrcK: seccompOp | useK | useJ, ClassJMP | JumpJGE | SrcX: seccompOp | useJ,
+	ClassJMP | JumpJSET | SrcK: seccompOp | useK | useJ, ClassJMP | JumpJSET | SrcX: seccompOp | useJ,
 	// Returns and register moves. RET X (0x0e) exists in bpf_asm but not
 	// in the kernel's table.
-	set(ClassRET|RetK, true, useK)
-	set(ClassRET|RetA, true, 0)
-	set(ClassMISC|MiscTAX, true, 0)
-	set(ClassMISC|MiscTXA, true, 0)
-	opTable[ClassRET|0x08] = opInfo{asm: true} // ret x
+	ClassRET | RetK:     seccompOp | useK,
+	ClassRET | RetA:     seccompOp,
+	ClassMISC | MiscTAX: seccompOp,
+	ClassMISC | MiscTXA: seccompOp,
+	ClassRET | 0x08:     opAsm, // ret x
 }
 
 func info(op uint16) opInfo {
 	if op >= uint16(len(opTable)) {
-		return opInfo{}
+		return 0
 	}
 	return opTable[op]
 }
@@ -76,13 +85,13 @@ func info(op uint16) opInfo {
 // An opcode without a bpf_asm form is returned unchanged.
 func (i Instruction) Canonical() Instruction {
 	in := info(i.Op)
-	if !in.asm {
+	if !in.asm() {
 		return i
 	}
-	if in.uses&useK == 0 {
+	if in&useK == 0 {
 		i.K = 0
 	}
-	if in.uses&useJ == 0 {
+	if in&useJ == 0 {
 		i.Jt, i.Jf = 0, 0
 	}
 	return i

@@ -212,7 +212,7 @@ func run(prog []Instruction, w *[16]uint32, hits []uint32, path *[]int) (Result,
 			}
 			memValid |= 1 << k
 		case ClassALU:
-			if !info(ins.Op).seccomp {
+			if !info(ins.Op).seccomp() {
 				return result(0, executed, path), opErr(pc, ins)
 			}
 			v := k
@@ -264,7 +264,7 @@ func run(prog []Instruction, w *[16]uint32, hits []uint32, path *[]int) (Result,
 				pc += int(k)
 				continue
 			}
-			if !info(ins.Op).known {
+			if !info(ins.Op).known() {
 				return result(0, executed, path), opErr(pc, ins)
 			}
 			v := k
@@ -356,7 +356,7 @@ func opErr(pc int, ins Instruction) *ProgramError {
 	switch {
 	case ins.Op == ClassRET|0x08:
 		return progErr(pc, "ret x is not an instruction the kernel accepts")
-	case !in.known:
+	case !in.known():
 		return progErr(pc, "unknown opcode %#x", ins.Op)
 	case ins.Op&0xe0 == ModeIND && (ins.Class() == ClassLD):
 		return progErr(pc, "%s: indirect loads are not allowed in seccomp filters", ins)

@@ -24,7 +24,7 @@ func Validate(prog []Instruction) error {
 		return err
 	}
 	for pc, ins := range prog {
-		if !info(ins.Op).seccomp {
+		if !info(ins.Op).seccomp() {
 			return opErr(pc, ins)
 		}
 		if ins.Op == ClassLD|SizeW|ModeABS && (ins.K >= SeccompDataSize || ins.K&3 != 0) {
@@ -57,7 +57,7 @@ func validateClassic(prog []Instruction) error {
 
 // checkClassic is the per-instruction part of bpf_check_classic.
 func checkClassic(pc int, ins Instruction, n int) error {
-	if !info(ins.Op).known {
+	if !info(ins.Op).known() {
 		return opErr(pc, ins)
 	}
 	k := ins.K
@@ -114,7 +114,7 @@ func checkScratch(prog []Instruction) error {
 			masks[pc+1+int(ins.K)] &= valid
 			valid = 0xffff
 		default:
-			if ins.IsConditionalJump() && info(ins.Op).known {
+			if ins.IsConditionalJump() && info(ins.Op).known() {
 				masks[pc+1+int(ins.Jt)] &= valid
 				masks[pc+1+int(ins.Jf)] &= valid
 				valid = 0xffff
@@ -146,7 +146,7 @@ func Reachable(prog []Instruction) []bool {
 		case ins.Class() == ClassRET:
 		case ins.Op == ClassJMP|JumpJA:
 			mark(uint64(pc) + 1 + uint64(ins.K))
-		case ins.IsConditionalJump() && info(ins.Op).known:
+		case ins.IsConditionalJump() && info(ins.Op).known():
 			mark(uint64(pc) + 1 + uint64(ins.Jt))
 			mark(uint64(pc) + 1 + uint64(ins.Jf))
 		default:

@@ -33,10 +33,12 @@ var flags = []seccomp.Flag{
 	seccomp.FlagNewListener, seccomp.FlagTSyncESRCH, seccomp.FlagWaitKillableRecv,
 }
 
+// The probes made so far, by action and by flag. The maps are made on
+// first use, not by package init, which runs at every start of sysgate.
 var (
 	probesMu     sync.Mutex
-	actionProbes = map[uint32]*probe{}
-	flagProbes   = map[seccomp.Flag]*probe{}
+	actionProbes map[uint32]*probe
+	flagProbes   map[seccomp.Flag]*probe
 )
 
 func actionProbe(action uint32) *probe {
@@ -56,6 +58,9 @@ func actionProbe(action uint32) *probe {
 		minKernel: minKernel,
 		fn:        func() error { return seccomp.ActionAvailable(action) },
 	}
+	if actionProbes == nil {
+		actionProbes = map[uint32]*probe{}
+	}
 	actionProbes[action] = p
 	return p
 }
@@ -70,6 +75,9 @@ func flagProbe(f seccomp.Flag) *probe {
 		name:      "seccomp filter flag " + f.String(),
 		minKernel: f.MinKernel(),
 		fn:        func() error { return seccomp.CheckFlags(f) },
+	}
+	if flagProbes == nil {
+		flagProbes = map[seccomp.Flag]*probe{}
 	}
 	flagProbes[f] = p
 	return p

@@ -1,6 +1,7 @@
 package filter
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -39,8 +40,10 @@ type Options struct {
 }
 
 // ErrTooLong is wrapped by Compile when a program exceeds the kernel's
-// limit of 4096 instructions.
-var ErrTooLong = fmt.Errorf("program exceeds the kernel's limit of %d instructions", bpf.MaxInstructions)
+// limit of 4096 instructions ([bpf.MaxInstructions]). (errors.New with a
+// constant, not fmt.Errorf: that would be formatted by package init at
+// every start of sysgate.)
+var ErrTooLong = errors.New("program exceeds the kernel's limit of 4096 instructions")
 
 // Compile compiles p into one seccomp program for the native arch `arch`
 // (or its family: i386 compiles for x86_64). The program checks the audit

@@ -2,7 +2,9 @@ package filter
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/sysgate/sysgate/bpf"
@@ -302,6 +304,9 @@ func TestTooLong(t *testing.T) {
 	_, err := Compile(p, syscalls.X86_64, Options{})
 	if err == nil || !errors.Is(err, ErrTooLong) {
 		t.Fatalf("got %v, want ErrTooLong", err)
+	}
+	if want := fmt.Sprintf("limit of %d instructions", bpf.MaxInstructions); !strings.Contains(ErrTooLong.Error(), want) {
+		t.Errorf("ErrTooLong is %q, want it to say %q", ErrTooLong, want)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -17,8 +18,20 @@ type status struct {
 	Filters    int    // -1 when the kernel predates Seccomp_filters (5.9)
 }
 
-// seccompModes names the values of the Seccomp: line (SECCOMP_MODE_*).
-var seccompModes = map[string]string{"0": "disabled", "1": "strict", "2": "filter"}
+// seccompMode names the value of the Seccomp: line (SECCOMP_MODE_*). (A
+// switch, not a map literal: a map literal is built by package init at
+// every start of sysgate.)
+func seccompMode(val string) string {
+	switch val {
+	case "0":
+		return "disabled"
+	case "1":
+		return "strict"
+	case "2":
+		return "filter"
+	}
+	return "mode " + val
+}
 
 // parseStatus reads /proc/PID/status (fs/proc/array.c).
 func parseStatus(r io.Reader) (status, error) {
@@ -40,11 +53,7 @@ func parseStatus(r io.Reader) (status, error) {
 		case "NoNewPrivs":
 			st.NoNewPrivs = val == "1"
 		case "Seccomp":
-			mode, known := seccompModes[val]
-			if !known {
-				mode = "mode " + val
-			}
-			st.Seccomp, seen = mode, true
+			st.Seccomp, seen = seccompMode(val), true
 		case "Seccomp_filters":
 			st.Filters, err = strconv.Atoi(val)
 		}
@@ -74,15 +83,11 @@ type Mapping struct {
 
 // systemMappings are the special mappings the kernel installs itself
 // (_install_special_mapping and the gate area), which
-// CONFIG_MSEAL_SYSTEM_MAPPINGS (6.15) or a supervisor may seal.
-var systemMappings = map[string]bool{
-	"[vdso]":        true,
-	"[vvar]":        true,
-	"[vvar_vclock]": true,
-	"[vsyscall]":    true,
-	"[uprobes]":     true,
-	"[sigpage]":     true,
-	"[vectors]":     true,
+// CONFIG_MSEAL_SYSTEM_MAPPINGS (6.15) or a supervisor may seal. (A slice,
+// not a map literal: a map literal is built by package init at every start
+// of sysgate.)
+var systemMappings = []string{
+	"[vdso]", "[vvar]", "[vvar_vclock]", "[vsyscall]", "[uprobes]", "[sigpage]", "[vectors]",
 }
 
 // parseSmaps reads /proc/PID/smaps and returns every mapping.
@@ -138,6 +143,6 @@ func parseMapsLine(line string) (m Mapping, ok bool, err error) {
 	if _, path, ok := strings.Cut(strings.TrimLeft(f[3], " "), " "); ok {
 		m.Path = strings.TrimLeft(path, " ")
 	}
-	m.System = systemMappings[m.Path]
+	m.System = slices.Contains(systemMappings, m.Path)
 	return m, true, nil
 }

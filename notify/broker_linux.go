@@ -27,7 +27,7 @@ const sizeofOpenHow = 24
 
 func (b *openBroker) Handle(_ context.Context, r *Request) Response {
 	_, name := callOf(r)
-	l, ok := layouts[name]
+	l, ok := layoutOf(name)
 	if !ok || !isOpen(name) {
 		b.logf("sysgate: open-broker: pid %d: cannot serve %s (%d): errno %s", r.Pid, name, r.Nr, errnoName(b.deny))
 		return Errno(b.deny)
@@ -298,7 +298,7 @@ type mknodHandler struct{ builtin }
 
 func (h *mknodHandler) Handle(_ context.Context, r *Request) Response {
 	_, name := callOf(r)
-	l, ok := layouts[name]
+	l, ok := layoutOf(name)
 	if !ok || l.dev < 0 {
 		h.logf("sysgate: mknod: pid %d: cannot serve %s (%d): errno EPERM", r.Pid, name, r.Nr)
 		return Errno(syscall.EPERM)

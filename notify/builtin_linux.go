@@ -110,30 +110,46 @@ type argLayout struct {
 func at(path, nargs int) argLayout { return argLayout{-1, path, -1, -1, -1, nargs, false} }
 func atDir(nargs int) argLayout    { return argLayout{0, 1, -1, -1, -1, nargs, false} }
 
-// layouts covers every syscall of policy.PathSyscalls.
-var layouts = map[string]argLayout{
-	"open":    {-1, 0, 1, 2, -1, 3, false},
-	"openat":  {0, 1, 2, 3, -1, 4, false},
-	"openat2": {0, 1, -1, -1, -1, 4, false}, // flags and mode in struct open_how (arg2)
-	"creat":   {-1, 0, -1, 1, -1, 2, false},
-	"mknod":   {-1, 0, -1, 1, 2, 3, false},
-	"mknodat": {0, 1, -1, 2, 3, 4, false},
+// layouts covers every syscall of policy.PathSyscalls. (A slice searched by
+// layoutOf, not a map: a map literal is built by package init at every
+// start of sysgate, and the search costs little next to the notification
+// it serves.)
+var layouts = []struct {
+	name string
+	argLayout
+}{
+	{"open", argLayout{-1, 0, 1, 2, -1, 3, false}},
+	{"openat", argLayout{0, 1, 2, 3, -1, 4, false}},
+	{"openat2", argLayout{0, 1, -1, -1, -1, 4, false}}, // flags and mode in struct open_how (arg2)
+	{"creat", argLayout{-1, 0, -1, 1, -1, 2, false}},
+	{"mknod", argLayout{-1, 0, -1, 1, 2, 3, false}},
+	{"mknodat", argLayout{0, 1, -1, 2, 3, 4, false}},
 
-	"stat": at(0, 2), "lstat": at(0, 2), "stat64": at(0, 2), "lstat64": at(0, 2),
-	"access": at(0, 2), "readlink": at(0, 3), "execve": at(0, 3), "truncate": at(0, 2), "truncate64": at(0, 3),
-	"chdir": at(0, 1), "chroot": at(0, 1), "mkdir": at(0, 2), "unlink": at(0, 1), "rmdir": at(0, 1),
-	"chmod": at(0, 2), "chown": at(0, 3), "lchown": at(0, 3), "chown32": at(0, 3), "lchown32": at(0, 3),
-	"statfs": at(0, 2), "statfs64": at(0, 3), "getxattr": at(0, 4), "lgetxattr": at(0, 4),
-	"setxattr": at(0, 5), "lsetxattr": at(0, 5), "listxattr": at(0, 3), "llistxattr": at(0, 3),
-	"removexattr": at(0, 2), "lremovexattr": at(0, 2), "utime": at(0, 2), "utimes": at(0, 2),
-	"uselib": at(0, 1), "swapon": at(0, 2), "swapoff": at(0, 1), "acct": at(0, 1),
-	"inotify_add_watch": at(1, 3),
+	{"stat", at(0, 2)}, {"lstat", at(0, 2)}, {"stat64", at(0, 2)}, {"lstat64", at(0, 2)},
+	{"access", at(0, 2)}, {"readlink", at(0, 3)}, {"execve", at(0, 3)}, {"truncate", at(0, 2)}, {"truncate64", at(0, 3)},
+	{"chdir", at(0, 1)}, {"chroot", at(0, 1)}, {"mkdir", at(0, 2)}, {"unlink", at(0, 1)}, {"rmdir", at(0, 1)},
+	{"chmod", at(0, 2)}, {"chown", at(0, 3)}, {"lchown", at(0, 3)}, {"chown32", at(0, 3)}, {"lchown32", at(0, 3)},
+	{"statfs", at(0, 2)}, {"statfs64", at(0, 3)}, {"getxattr", at(0, 4)}, {"lgetxattr", at(0, 4)},
+	{"setxattr", at(0, 5)}, {"lsetxattr", at(0, 5)}, {"listxattr", at(0, 3)}, {"llistxattr", at(0, 3)},
+	{"removexattr", at(0, 2)}, {"lremovexattr", at(0, 2)}, {"utime", at(0, 2)}, {"utimes", at(0, 2)},
+	{"uselib", at(0, 1)}, {"swapon", at(0, 2)}, {"swapoff", at(0, 1)}, {"acct", at(0, 1)},
+	{"inotify_add_watch", at(1, 3)},
 
-	"newfstatat": {0, 1, -1, -1, -1, 4, true}, "fstatat64": {0, 1, -1, -1, -1, 4, true},
-	"statx": {0, 1, -1, -1, -1, 5, true}, "faccessat": atDir(3), "faccessat2": {0, 1, -1, -1, -1, 4, true},
-	"readlinkat": {0, 1, -1, -1, -1, 4, true}, "execveat": {0, 1, -1, -1, -1, 5, true},
-	"mkdirat": atDir(3), "unlinkat": atDir(3), "fchmodat": atDir(3), "fchmodat2": {0, 1, -1, -1, -1, 4, true},
-	"fchownat": {0, 1, -1, -1, -1, 5, true}, "utimensat": {0, 1, -1, -1, -1, 4, true}, "futimesat": atDir(3),
+	{"newfstatat", argLayout{0, 1, -1, -1, -1, 4, true}}, {"fstatat64", argLayout{0, 1, -1, -1, -1, 4, true}},
+	{"statx", argLayout{0, 1, -1, -1, -1, 5, true}}, {"faccessat", atDir(3)}, {"faccessat2", argLayout{0, 1, -1, -1, -1, 4, true}},
+	{"readlinkat", argLayout{0, 1, -1, -1, -1, 4, true}}, {"execveat", argLayout{0, 1, -1, -1, -1, 5, true}},
+	{"mkdirat", atDir(3)}, {"unlinkat", atDir(3)}, {"fchmodat", atDir(3)}, {"fchmodat2", argLayout{0, 1, -1, -1, -1, 4, true}},
+	{"fchownat", argLayout{0, 1, -1, -1, -1, 5, true}}, {"utimensat", argLayout{0, 1, -1, -1, -1, 4, true}}, {"futimesat", atDir(3)},
+}
+
+// layoutOf returns the layout of the syscall name, if layouts has it.
+func layoutOf(name string) (argLayout, bool) {
+	for _, l := range layouts {
+		if l.name == name {
+			return l.argLayout, true
+		}
+	}
+	return argLayout{}, false
 }
 
 // atFDCWD is AT_FDCWD as the 32-bit int the kernel reads from a dirfd.
@@ -261,7 +277,7 @@ type pathHandler struct {
 
 func (h *pathHandler) Handle(_ context.Context, r *Request) Response {
 	_, name := callOf(r)
-	l, ok := layouts[name]
+	l, ok := layoutOf(name)
 	if !ok {
 		h.logf("sysgate: %s: pid %d: syscall %s (%d) has no path argument: errno %s", h.spec.Name, r.Pid, name, r.Nr, errnoName(h.deny))
 		return Errno(h.deny)
@@ -335,7 +351,7 @@ func decodeCall(r *Request) *auditRecord {
 		c.Syscall = fmt.Sprintf("syscall_%d", r.Nr)
 	}
 	hex := func(v uint64) string { return "0x" + strconv.FormatUint(v, 16) }
-	l, ok := layouts[name]
+	l, ok := layoutOf(name)
 	if !ok {
 		for _, v := range r.Args {
 			c.Args = append(c.Args, hex(v))

@@ -84,15 +84,16 @@ func (r Response) String() string {
 
 // errnoName is the C name of e where Go knows one ("EACCES"), else its number.
 func errnoName(e syscall.Errno) string {
-	if n := errnoNames[e]; n != "" {
-		return n
+	if e < syscall.Errno(len(errnoNames)) && errnoNames[e] != "" {
+		return errnoNames[e]
 	}
 	return fmt.Sprintf("%d", int(e))
 }
 
-// errnoNames covers the errors handlers commonly return; the rest print as
-// numbers.
-var errnoNames = map[syscall.Errno]string{
+// errnoNames covers the errors handlers commonly return, by number; the rest
+// print as numbers. (An array, not a map literal: a map literal is built by
+// package init at every start of sysgate.)
+var errnoNames = [...]string{
 	syscall.EPERM: "EPERM", syscall.ENOENT: "ENOENT", syscall.ESRCH: "ESRCH",
 	syscall.EINTR: "EINTR", syscall.EIO: "EIO", syscall.EBADF: "EBADF",
 	syscall.EAGAIN: "EAGAIN", syscall.ENOMEM: "ENOMEM", syscall.EACCES: "EACCES",

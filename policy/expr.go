@@ -236,7 +236,7 @@ func (p *exprParser) cmp() (*Expr, error) {
 		c.Mask, masked = m, true
 	}
 	ot := p.next()
-	op, ok := cmpOps[ot.text]
+	op, ok := cmpOp(ot.text)
 	if ot.kind != tOp || !ok {
 		return nil, p.errAt(ot, "expected a comparison (== != < <= > >=), found %s", ot.describe())
 	}
@@ -277,7 +277,17 @@ func (p *exprParser) cmp() (*Expr, error) {
 	return e, nil
 }
 
-var cmpOps = map[string]Op{"==": Eq, "!=": Ne, "<": Lt, "<=": Le, ">": Gt, ">=": Ge}
+// cmpOp returns the comparison operator s writes. MaskedEq has none: it is
+// written with "&". (A search of opNames, not a map literal: that would be
+// built by package init at every start of sysgate.)
+func cmpOp(s string) (Op, bool) {
+	for o := Eq; o < MaskedEq; o++ {
+		if opNames[o] == s {
+			return o, true
+		}
+	}
+	return 0, false
+}
 
 // constantCmp says "never" or "always" if c does not depend on the argument.
 func constantCmp(c Cmp) string {

@@ -144,25 +144,34 @@ func ParseDevice(s string) (Device, error) {
 	return d, nil
 }
 
-// handlerParams maps each handler to the rule keys it takes.
-var handlerParams = map[string][]string{
-	HandlerAudit:      {"format"},
-	HandlerDenyPath:   {"paths", "deny-errno"},
-	HandlerAllowPath:  {"paths", "deny-errno"},
-	HandlerOpenBroker: {"paths", "read-only", "deny-errno"},
-	HandlerMknod:      {"devices"},
+// handlerSpecs gives each handler the rule keys it takes and the one it
+// requires. (A slice, not maps: a map literal is built by package init at
+// every start of sysgate.)
+var handlerSpecs = []struct {
+	name     string
+	params   []string
+	required string // "" if none
+}{
+	{HandlerAudit, []string{"format"}, ""},
+	{HandlerDenyPath, []string{"paths", "deny-errno"}, "paths"},
+	{HandlerAllowPath, []string{"paths", "deny-errno"}, "paths"},
+	{HandlerOpenBroker, []string{"paths", "read-only", "deny-errno"}, "paths"},
+	{HandlerMknod, []string{"devices"}, "devices"},
+}
+
+// handlerParams returns the rule keys the named handler takes and the one
+// it requires ("" if none); ok is false for an unknown handler.
+func handlerParams(name string) (params []string, required string, ok bool) {
+	for _, h := range handlerSpecs {
+		if h.name == name {
+			return h.params, h.required, true
+		}
+	}
+	return nil, "", false
 }
 
 // handlerKeys are the rule keys that only a handler rule has.
 var handlerKeys = []string{"handler", "format", "paths", "read-only", "deny-errno", "devices"}
-
-// required parameters, by handler.
-var handlerRequired = map[string]string{
-	HandlerDenyPath:   "paths",
-	HandlerAllowPath:  "paths",
-	HandlerOpenBroker: "paths",
-	HandlerMknod:      "devices",
-}
 
 // handler parses the handler: key of a rule and its parameters.
 func (p *yamlParser) handler(r *Rule, keys map[string]keyVal) error {
@@ -183,7 +192,7 @@ func (p *yamlParser) handler(r *Rule, keys map[string]keyVal) error {
 		return err
 	}
 	hv := deref(hk.val)
-	params, ok := handlerParams[name]
+	params, req, ok := handlerParams(name)
 	if !ok {
 		return p.errorf(hv, "unknown handler %q (known: %s)%s", name, strings.Join(HandlerNames, ", "), suggest(name, HandlerNames))
 	}
@@ -197,7 +206,7 @@ func (p *yamlParser) handler(r *Rule, keys map[string]keyVal) error {
 			return p.errorf(kv.key, "handler %s takes no %s: (it takes %s)", name, k, takes)
 		}
 	}
-	if req, ok := handlerRequired[name]; ok {
+	if req != "" {
 		if _, ok := keys[req]; !ok {
 			return p.errorf(hk.key, "handler %s needs %s:", name, req)
 		}
@@ -288,11 +297,11 @@ func (p *yamlParser) handler(r *Rule, keys map[string]keyVal) error {
 
 // formatHandler writes the handler keys of a rule.
 func formatHandler(b *strings.Builder, h *Handler) error {
-	params, ok := handlerParams[h.Name]
+	params, req, ok := handlerParams(h.Name)
 	if !ok {
 		return fmt.Errorf("unknown handler %q", h.Name)
 	}
-	if req, ok := handlerRequired[h.Name]; ok && (req == "paths" && len(h.Paths) == 0 || req == "devices" && len(h.Devices) == 0) {
+	if req == "paths" && len(h.Paths) == 0 || req == "devices" && len(h.Devices) == 0 {
 		return fmt.Errorf("handler %s without %s", h.Name, req)
 	}
 	fmt.Fprintf(b, "    handler: %s\n", h.Name)

@@ -108,33 +108,52 @@ var filterArchNames = []string{
 	"loongarch64", "m68k", "sh", "sheb",
 }
 
-var ociActions = map[string]ActionKind{
-	"SCMP_ACT_KILL":         KillThread, // libseccomp's SCMP_ACT_KILL is SECCOMP_RET_KILL_THREAD
-	"SCMP_ACT_KILL_THREAD":  KillThread,
-	"SCMP_ACT_KILL_PROCESS": KillProcess,
-	"SCMP_ACT_TRAP":         Trap,
-	"SCMP_ACT_ERRNO":        Errno,
-	"SCMP_ACT_TRACE":        Trace,
-	"SCMP_ACT_ALLOW":        Allow,
-	"SCMP_ACT_LOG":          Log,
-	"SCMP_ACT_NOTIFY":       Notify,
+// named is a row of the name tables below, searched with lookup. (Slices,
+// not maps: a map literal is built by package init at every start of
+// sysgate.)
+type named[V any] struct {
+	name  string
+	value V
 }
 
-var ociOps = map[string]Op{
-	"SCMP_CMP_NE":        Ne,
-	"SCMP_CMP_LT":        Lt,
-	"SCMP_CMP_LE":        Le,
-	"SCMP_CMP_EQ":        Eq,
-	"SCMP_CMP_GE":        Ge,
-	"SCMP_CMP_GT":        Gt,
-	"SCMP_CMP_MASKED_EQ": MaskedEq,
+var ociActions = []named[ActionKind]{
+	{"SCMP_ACT_KILL", KillThread}, // libseccomp's SCMP_ACT_KILL is SECCOMP_RET_KILL_THREAD
+	{"SCMP_ACT_KILL_THREAD", KillThread},
+	{"SCMP_ACT_KILL_PROCESS", KillProcess},
+	{"SCMP_ACT_TRAP", Trap},
+	{"SCMP_ACT_ERRNO", Errno},
+	{"SCMP_ACT_TRACE", Trace},
+	{"SCMP_ACT_ALLOW", Allow},
+	{"SCMP_ACT_LOG", Log},
+	{"SCMP_ACT_NOTIFY", Notify},
 }
 
-var ociFlags = map[string]bool{ // flag -> honoured
-	"SECCOMP_FILTER_FLAG_TSYNC":              true,
-	"SECCOMP_FILTER_FLAG_LOG":                false,
-	"SECCOMP_FILTER_FLAG_SPEC_ALLOW":         false,
-	"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": false,
+var ociOps = []named[Op]{
+	{"SCMP_CMP_NE", Ne},
+	{"SCMP_CMP_LT", Lt},
+	{"SCMP_CMP_LE", Le},
+	{"SCMP_CMP_EQ", Eq},
+	{"SCMP_CMP_GE", Ge},
+	{"SCMP_CMP_GT", Gt},
+	{"SCMP_CMP_MASKED_EQ", MaskedEq},
+}
+
+var ociFlags = []named[bool]{ // flag, honoured
+	{"SECCOMP_FILTER_FLAG_TSYNC", true},
+	{"SECCOMP_FILTER_FLAG_LOG", false},
+	{"SECCOMP_FILTER_FLAG_SPEC_ALLOW", false},
+	{"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", false},
+}
+
+// lookup returns the value of name in table.
+func lookup[V any](table []named[V], name string) (V, bool) {
+	for _, n := range table {
+		if n.name == name {
+			return n.value, true
+		}
+	}
+	var zero V
+	return zero, false
 }
 
 // The fields each object may have.
@@ -332,9 +351,9 @@ func (r *ociReader) action(actV, retV, errnoV *jsonValue, retField string) (Acti
 	if err != nil {
 		return Action{}, err
 	}
-	kind, ok := ociActions[name]
+	kind, ok := lookup(ociActions, name)
 	if !ok {
-		return Action{}, r.errorf(actV, "unknown action %q%s", name, suggest(name, mapKeys(ociActions)))
+		return Action{}, r.errorf(actV, "unknown action %q%s", name, suggest(name, nameList(ociActions)))
 	}
 	a := Action{Kind: kind}
 	var (
@@ -382,13 +401,14 @@ func (r *ociReader) action(actV, retV, errnoV *jsonValue, retField string) (Acti
 	return a, nil
 }
 
-func mapKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+// nameList returns the names in table, sorted, for suggest.
+func nameList[V any](table []named[V]) []string {
+	out := make([]string, 0, len(table))
+	for _, n := range table {
+		out = append(out, n.name)
 	}
-	slices.Sort(keys)
-	return keys
+	slices.Sort(out)
+	return out
 }
 
 // arch resolves an SCMP_ARCH_ name; nil (and no error) for an arch the
@@ -500,9 +520,9 @@ func (r *ociReader) flags(sec *jsonValue) error {
 		return err
 	}
 	for _, f := range flags {
-		honoured, ok := ociFlags[f.Str]
+		honoured, ok := lookup(ociFlags, f.Str)
 		if !ok {
-			return r.errorf(f, "unknown seccomp flag %q%s", f.Str, suggest(f.Str, mapKeys(ociFlags)))
+			return r.errorf(f, "unknown seccomp flag %q%s", f.Str, suggest(f.Str, nameList(ociFlags)))
 		}
 		if !honoured {
 			r.warnf(f, "flag %s is not part of a sysgate policy; ignored", f.Str)
@@ -671,9 +691,9 @@ func (r *ociReader) args(v *jsonValue) (*Expr, error) {
 		if err != nil {
 			return nil, err
 		}
-		op, ok := ociOps[opName]
+		op, ok := lookup(ociOps, opName)
 		if !ok {
-			return nil, r.errorf(ov, "unknown operator %q%s", opName, suggest(opName, mapKeys(ociOps)))
+			return nil, r.errorf(ov, "unknown operator %q%s", opName, suggest(opName, nameList(ociOps)))
 		}
 		c := Cmp{Arg: int(idx), Op: op, Value: val}
 		if op == MaskedEq {

@@ -30,7 +30,9 @@ import (
 // maxOCIEntries bounds the entries one rule may need in OCI form.
 const maxOCIEntries = 4096
 
-var ociActionNames = map[ActionKind]specs.LinuxSeccompAction{
+// ociActionNames and ociOpNames are arrays, not map literals: a map literal
+// is built by package init at every start of sysgate.
+var ociActionNames = [...]specs.LinuxSeccompAction{
 	KillProcess: specs.ActKillProcess,
 	KillThread:  specs.ActKillThread,
 	Trap:        specs.ActTrap,
@@ -41,7 +43,7 @@ var ociActionNames = map[ActionKind]specs.LinuxSeccompAction{
 	Allow:       specs.ActAllow,
 }
 
-var ociOpNames = map[Op]specs.LinuxSeccompOperator{
+var ociOpNames = [...]specs.LinuxSeccompOperator{
 	Eq:       specs.OpEqualTo,
 	Ne:       specs.OpNotEqual,
 	Lt:       specs.OpLessThan,
@@ -49,6 +51,14 @@ var ociOpNames = map[Op]specs.LinuxSeccompOperator{
 	Gt:       specs.OpGreaterThan,
 	Ge:       specs.OpGreaterEqual,
 	MaskedEq: specs.OpMaskedEqual,
+}
+
+// ociOpName is the OCI name of o, or "".
+func ociOpName(o Op) specs.LinuxSeccompOperator {
+	if int(o) < len(ociOpNames) {
+		return ociOpNames[o]
+	}
+	return ""
 }
 
 // MarshalOCI renders [Policy.OCI] as indented JSON, ready to be used as a
@@ -156,8 +166,11 @@ func (p *Policy) OCI() (*specs.LinuxSeccomp, error) {
 
 // ociAction maps an action to its OCI name and errnoRet.
 func ociAction(a Action) (specs.LinuxSeccompAction, *uint, error) {
-	name, ok := ociActionNames[a.Kind]
-	if !ok {
+	var name specs.LinuxSeccompAction
+	if int(a.Kind) < len(ociActionNames) {
+		name = ociActionNames[a.Kind]
+	}
+	if name == "" {
 		return "", nil, fmt.Errorf("invalid action %d", a.Kind)
 	}
 	switch a.Kind {
@@ -261,7 +274,7 @@ func ociArgLists(e *Expr) ([][]specs.LinuxSeccompArg, error) {
 			}
 			args := make([]specs.LinuxSeccompArg, len(alt))
 			for i, c := range alt {
-				args[i] = specs.LinuxSeccompArg{Index: uint(c.Arg), Op: ociOpNames[c.Op], Value: c.Value}
+				args[i] = specs.LinuxSeccompArg{Index: uint(c.Arg), Op: ociOpName(c.Op), Value: c.Value}
 				if c.Op == MaskedEq {
 					args[i].Value, args[i].ValueTwo = c.Mask, c.Value
 				}

@@ -78,8 +78,18 @@ func parseYAML(data []byte, file string, opts Options) (*Policy, []Warning, erro
 }
 
 // yamlLineRE is compiled on first use: only errors need it, and a
-// package-level regexp costs every start of sysgate its compilation.
-var yamlLineRE = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+// package-level regexp costs every start of sysgate its compilation. (A
+// sync.Once, not a package-level sync.OnceValue: making that is work for
+// package init too.)
+func yamlLineRE() *regexp.Regexp {
+	yamlLine.once.Do(func() { yamlLine.re = regexp.MustCompile(`^yaml: line (\d+): (.*)$`) })
+	return yamlLine.re
+}
+
+var yamlLine struct {
+	once sync.Once
+	re   *regexp.Regexp
+}
 
 // yamlError turns a YAML syntax error into an *Error with its line.
 func (p *yamlParser) yamlError(err error) error {
@@ -338,8 +348,6 @@ func containsArch(list []*syscalls.Arch, a *syscalls.Arch) bool {
 	return false
 }
 
-var actionNames = kindNames[:]
-
 // actionText parses a verdict written as text: "allow", "errno EPERM",
 // "errno 38", "trace 5", "kill-process".
 func (p *yamlParser) actionText(n *yaml.Node, what string) (Action, error) {
@@ -355,7 +363,7 @@ func (p *yamlParser) actionText(n *yaml.Node, what string) (Action, error) {
 	}
 	kind, ok := ParseActionKind(words[0].text)
 	if !ok {
-		return Action{}, errorf(at(words[0].off), "unknown action %q%s", words[0].text, suggest(words[0].text, actionNames))
+		return Action{}, errorf(at(words[0].off), "unknown action %q%s", words[0].text, suggest(words[0].text, kindNames[:]))
 	}
 	a := Action{Kind: kind}
 	if len(words) > 2 {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -56,32 +57,32 @@ func Arches() []*Arch {
 	return append([]*Arch(nil), arches...)
 }
 
-var archIndex = sync.OnceValue(func() map[string]*Arch {
-	m := map[string]*Arch{}
-	for _, a := range arches {
-		for _, n := range append([]string{a.Name, a.docker, a.GOARCH}, a.aliases...) {
-			if n != "" {
-				m[strings.ToLower(n)] = a
-			}
-		}
-	}
-	return m
-})
-
 // ArchByName finds an ABI by its canonical name ("x86_64"), its Docker/OCI
 // name ("SCMP_ARCH_X86_64"), its GOARCH ("amd64", "arm64", "386") or a
 // common alias ("x86" for i386, "arm64" for aarch64). Case does not matter.
 // Unknown names give an error wrapping [ErrUnknownArch] that lists the valid
 // names.
 func ArchByName(name string) (*Arch, error) {
-	if a, ok := archIndex()[strings.ToLower(strings.TrimSpace(name))]; ok {
-		return a, nil
+	// A search, not an index: a map built at init would cost every start
+	// of sysgate, and the names are few and rarely looked up.
+	lower := strings.ToLower(strings.TrimSpace(name))
+	for _, a := range arches {
+		if a.hasName(lower) {
+			return a, nil
+		}
 	}
 	valid := make([]string, len(arches))
 	for i, a := range arches {
 		valid[i] = a.Name
 	}
 	return nil, fmt.Errorf("%w %q (valid: %s, or their SCMP_ARCH_* and GOARCH names)", ErrUnknownArch, name, strings.Join(valid, ", "))
+}
+
+// hasName reports whether lower, a name in lower case, is one of a's names
+// for [ArchByName].
+func (a *Arch) hasName(lower string) bool {
+	is := func(n string) bool { return n != "" && strings.ToLower(n) == lower }
+	return is(a.Name) || is(a.docker) || is(a.GOARCH) || slices.ContainsFunc(a.aliases, is)
 }
 
 // Native returns the ABI this program runs as, from runtime.GOARCH, or nil

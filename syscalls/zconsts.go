@@ -6436,7 +6436,7 @@ var constsByArch = [...]archConsts{
 }
 
 // errnoTable0 is the errorList (number, name, strerror text) of 386, amd64, arm, arm64, loong64, riscv64, s390x, by number.
-var errnoTable0 = [...]errnoEntry{
+var errnoTable0 = []errnoEntry{
 	{1, "EPERM", "operation not permitted"},
 	{2, "ENOENT", "no such file or directory"},
 	{3, "ESRCH", "no such process"},
@@ -6572,7 +6572,7 @@ var errnoTable0 = [...]errnoEntry{
 }
 
 // errnoTable1 is the errorList (number, name, strerror text) of mips, mips64, mips64le, mipsle, by number.
-var errnoTable1 = [...]errnoEntry{
+var errnoTable1 = []errnoEntry{
 	{1, "EPERM", "operation not permitted"},
 	{2, "ENOENT", "no such file or directory"},
 	{3, "ESRCH", "no such process"},
@@ -6711,7 +6711,7 @@ var errnoTable1 = [...]errnoEntry{
 }
 
 // errnoTable2 is the errorList (number, name, strerror text) of ppc, ppc64, ppc64le, by number.
-var errnoTable2 = [...]errnoEntry{
+var errnoTable2 = []errnoEntry{
 	{1, "EPERM", "operation not permitted"},
 	{2, "ENOENT", "no such file or directory"},
 	{3, "ESRCH", "no such process"},
@@ -6848,19 +6848,21 @@ var errnoTable2 = [...]errnoEntry{
 }
 
 // errnosByArch gives each x/sys GOARCH its errno table.
+// (The errno tables are slice literals, which the compiler lays out; slicing
+// arrays here, errnoTable0[:], would be work for package init at every start.)
 var errnosByArch = [...]archErrnos{
-	{"386", errnoTable0[:]},
-	{"amd64", errnoTable0[:]},
-	{"arm", errnoTable0[:]},
-	{"arm64", errnoTable0[:]},
-	{"loong64", errnoTable0[:]},
-	{"mips", errnoTable1[:]},
-	{"mips64", errnoTable1[:]},
-	{"mips64le", errnoTable1[:]},
-	{"mipsle", errnoTable1[:]},
-	{"ppc", errnoTable2[:]},
-	{"ppc64", errnoTable2[:]},
-	{"ppc64le", errnoTable2[:]},
-	{"riscv64", errnoTable0[:]},
-	{"s390x", errnoTable0[:]},
+	{"386", errnoTable0},
+	{"amd64", errnoTable0},
+	{"arm", errnoTable0},
+	{"arm64", errnoTable0},
+	{"loong64", errnoTable0},
+	{"mips", errnoTable1},
+	{"mips64", errnoTable1},
+	{"mips64le", errnoTable1},
+	{"mipsle", errnoTable1},
+	{"ppc", errnoTable2},
+	{"ppc64", errnoTable2},
+	{"ppc64le", errnoTable2},
+	{"riscv64", errnoTable0},
+	{"s390x", errnoTable0},
 }

@@ -5,79 +5,79 @@
 package syscalls
 
 // X86_64 is the 64-bit x86 ABI (syscall instruction).
-var X86_64 = &Arch{Name: "x86_64", Audit: 0xc000003e, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "amd64", docker: "SCMP_ARCH_X86_64", family: "x86_64", aliases: []string{"x86-64", "amd64"}, constArch: "amd64", constExact: true, table: sys_x86_64[:]}
+var X86_64 = &Arch{Name: "x86_64", Audit: 0xc000003e, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "amd64", docker: "SCMP_ARCH_X86_64", family: "x86_64", aliases: []string{"x86-64", "amd64"}, constArch: "amd64", constExact: true, table: sys_x86_64}
 
 // I386 is the 32-bit x86 ABI (int 0x80, also reachable from x86_64 processes).
-var I386 = &Arch{Name: "i386", Audit: 0x40000003, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "386", docker: "SCMP_ARCH_X86", family: "x86_64", aliases: []string{"x86", "386", "i686", "ia32"}, constArch: "386", constExact: true, table: sys_x86[:]}
+var I386 = &Arch{Name: "i386", Audit: 0x40000003, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "386", docker: "SCMP_ARCH_X86", family: "x86_64", aliases: []string{"x86", "386", "i686", "ia32"}, constArch: "386", constExact: true, table: sys_x86}
 
 // X32 is the x32 ABI of x86_64: AUDIT_ARCH_X86_64 with __X32_SYSCALL_BIT (0x40000000) in the number.
-var X32 = &Arch{Name: "x32", Audit: 0xc000003e, NrBase: 0x40000000, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_X32", family: "x86_64", aliases: []string{"x86_x32"}, constArch: "amd64", constExact: false, table: sys_x32[:]}
+var X32 = &Arch{Name: "x32", Audit: 0xc000003e, NrBase: 0x40000000, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_X32", family: "x86_64", aliases: []string{"x86_x32"}, constArch: "amd64", constExact: false, table: sys_x32}
 
 // AArch64 is 64-bit ARM.
-var AArch64 = &Arch{Name: "aarch64", Audit: 0xc00000b7, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "arm64", docker: "SCMP_ARCH_AARCH64", family: "aarch64", aliases: []string{"arm64"}, constArch: "arm64", constExact: true, table: sys_aarch64[:]}
+var AArch64 = &Arch{Name: "aarch64", Audit: 0xc00000b7, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "arm64", docker: "SCMP_ARCH_AARCH64", family: "aarch64", aliases: []string{"arm64"}, constArch: "arm64", constExact: true, table: sys_aarch64}
 
 // ARM is 32-bit ARM EABI (little-endian).
-var ARM = &Arch{Name: "arm", Audit: 0x40000028, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "arm", docker: "SCMP_ARCH_ARM", family: "aarch64", aliases: []string{"armhf", "armel", "arm32"}, constArch: "arm", constExact: true, table: sys_arm[:]}
+var ARM = &Arch{Name: "arm", Audit: 0x40000028, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "arm", docker: "SCMP_ARCH_ARM", family: "aarch64", aliases: []string{"armhf", "armel", "arm32"}, constArch: "arm", constExact: true, table: sys_arm}
 
 // RISCV64 is 64-bit RISC-V.
-var RISCV64 = &Arch{Name: "riscv64", Audit: 0xc00000f3, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "riscv64", docker: "SCMP_ARCH_RISCV64", family: "riscv64", aliases: []string(nil), constArch: "riscv64", constExact: true, table: sys_riscv64[:]}
+var RISCV64 = &Arch{Name: "riscv64", Audit: 0xc00000f3, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "riscv64", docker: "SCMP_ARCH_RISCV64", family: "riscv64", aliases: []string(nil), constArch: "riscv64", constExact: true, table: sys_riscv64}
 
 // PPC64LE is 64-bit little-endian POWER.
-var PPC64LE = &Arch{Name: "ppc64le", Audit: 0xc0000015, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "ppc64le", docker: "SCMP_ARCH_PPC64LE", family: "ppc64le", aliases: []string{"ppc64el", "powerpc64le"}, constArch: "ppc64le", constExact: true, table: sys_ppc64[:]}
+var PPC64LE = &Arch{Name: "ppc64le", Audit: 0xc0000015, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "ppc64le", docker: "SCMP_ARCH_PPC64LE", family: "ppc64le", aliases: []string{"ppc64el", "powerpc64le"}, constArch: "ppc64le", constExact: true, table: sys_ppc64}
 
 // PPC64 is 64-bit big-endian POWER.
-var PPC64 = &Arch{Name: "ppc64", Audit: 0x80000015, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "ppc64", docker: "SCMP_ARCH_PPC64", family: "ppc64", aliases: []string{"powerpc64"}, constArch: "ppc64", constExact: true, table: sys_ppc64[:]}
+var PPC64 = &Arch{Name: "ppc64", Audit: 0x80000015, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "ppc64", docker: "SCMP_ARCH_PPC64", family: "ppc64", aliases: []string{"powerpc64"}, constArch: "ppc64", constExact: true, table: sys_ppc64}
 
 // PPC is 32-bit big-endian POWER.
-var PPC = &Arch{Name: "ppc", Audit: 0x14, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_PPC", family: "ppc64", aliases: []string{"powerpc"}, constArch: "ppc", constExact: true, table: sys_ppc[:]}
+var PPC = &Arch{Name: "ppc", Audit: 0x14, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_PPC", family: "ppc64", aliases: []string{"powerpc"}, constArch: "ppc", constExact: true, table: sys_ppc}
 
 // S390X is 64-bit IBM Z.
-var S390X = &Arch{Name: "s390x", Audit: 0x80000016, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "s390x", docker: "SCMP_ARCH_S390X", family: "s390x", aliases: []string(nil), constArch: "s390x", constExact: true, table: sys_s390x[:]}
+var S390X = &Arch{Name: "s390x", Audit: 0x80000016, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "s390x", docker: "SCMP_ARCH_S390X", family: "s390x", aliases: []string(nil), constArch: "s390x", constExact: true, table: sys_s390x}
 
 // S390 is 31-bit IBM S/390 (compat ABI of s390x).
-var S390 = &Arch{Name: "s390", Audit: 0x16, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_S390", family: "s390x", aliases: []string(nil), constArch: "s390x", constExact: false, table: sys_s390[:]}
+var S390 = &Arch{Name: "s390", Audit: 0x16, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_S390", family: "s390x", aliases: []string(nil), constArch: "s390x", constExact: false, table: sys_s390}
 
 // MIPS is MIPS o32, big-endian (numbers from 4000).
-var MIPS = &Arch{Name: "mips", Audit: 0x8, NrBase: 0xfa0, BigEndian: true, Bits: 32, GOARCH: "mips", docker: "SCMP_ARCH_MIPS", family: "mips64", aliases: []string{"mipso32"}, constArch: "mips", constExact: true, table: sys_mips[:]}
+var MIPS = &Arch{Name: "mips", Audit: 0x8, NrBase: 0xfa0, BigEndian: true, Bits: 32, GOARCH: "mips", docker: "SCMP_ARCH_MIPS", family: "mips64", aliases: []string{"mipso32"}, constArch: "mips", constExact: true, table: sys_mips}
 
 // MIPSEL is MIPS o32, little-endian (numbers from 4000).
-var MIPSEL = &Arch{Name: "mipsel", Audit: 0x40000008, NrBase: 0xfa0, BigEndian: false, Bits: 32, GOARCH: "mipsle", docker: "SCMP_ARCH_MIPSEL", family: "mipsel64", aliases: []string{"mipsle"}, constArch: "mipsle", constExact: true, table: sys_mips[:]}
+var MIPSEL = &Arch{Name: "mipsel", Audit: 0x40000008, NrBase: 0xfa0, BigEndian: false, Bits: 32, GOARCH: "mipsle", docker: "SCMP_ARCH_MIPSEL", family: "mipsel64", aliases: []string{"mipsle"}, constArch: "mipsle", constExact: true, table: sys_mips}
 
 // MIPS64 is MIPS n64, big-endian (numbers from 5000).
-var MIPS64 = &Arch{Name: "mips64", Audit: 0x80000008, NrBase: 0x1388, BigEndian: true, Bits: 64, GOARCH: "mips64", docker: "SCMP_ARCH_MIPS64", family: "mips64", aliases: []string(nil), constArch: "mips64", constExact: true, table: sys_mips64[:]}
+var MIPS64 = &Arch{Name: "mips64", Audit: 0x80000008, NrBase: 0x1388, BigEndian: true, Bits: 64, GOARCH: "mips64", docker: "SCMP_ARCH_MIPS64", family: "mips64", aliases: []string(nil), constArch: "mips64", constExact: true, table: sys_mips64}
 
 // MIPSEL64 is MIPS n64, little-endian (numbers from 5000).
-var MIPSEL64 = &Arch{Name: "mipsel64", Audit: 0xc0000008, NrBase: 0x1388, BigEndian: false, Bits: 64, GOARCH: "mips64le", docker: "SCMP_ARCH_MIPSEL64", family: "mipsel64", aliases: []string{"mips64le", "mips64el"}, constArch: "mips64le", constExact: true, table: sys_mips64[:]}
+var MIPSEL64 = &Arch{Name: "mipsel64", Audit: 0xc0000008, NrBase: 0x1388, BigEndian: false, Bits: 64, GOARCH: "mips64le", docker: "SCMP_ARCH_MIPSEL64", family: "mipsel64", aliases: []string{"mips64le", "mips64el"}, constArch: "mips64le", constExact: true, table: sys_mips64}
 
 // MIPS64N32 is MIPS n32, big-endian (numbers from 6000).
-var MIPS64N32 = &Arch{Name: "mips64n32", Audit: 0xa0000008, NrBase: 0x1770, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_MIPS64N32", family: "mips64", aliases: []string(nil), constArch: "mips64", constExact: false, table: sys_mips64n32[:]}
+var MIPS64N32 = &Arch{Name: "mips64n32", Audit: 0xa0000008, NrBase: 0x1770, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_MIPS64N32", family: "mips64", aliases: []string(nil), constArch: "mips64", constExact: false, table: sys_mips64n32}
 
 // MIPSEL64N32 is MIPS n32, little-endian (numbers from 6000).
-var MIPSEL64N32 = &Arch{Name: "mipsel64n32", Audit: 0xe0000008, NrBase: 0x1770, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_MIPSEL64N32", family: "mipsel64", aliases: []string{"mips64len32", "mips64eln32"}, constArch: "mips64le", constExact: false, table: sys_mips64n32[:]}
+var MIPSEL64N32 = &Arch{Name: "mipsel64n32", Audit: 0xe0000008, NrBase: 0x1770, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_MIPSEL64N32", family: "mipsel64", aliases: []string{"mips64len32", "mips64eln32"}, constArch: "mips64le", constExact: false, table: sys_mips64n32}
 
 // LoongArch64 is 64-bit LoongArch.
-var LoongArch64 = &Arch{Name: "loongarch64", Audit: 0xc0000102, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "loong64", docker: "SCMP_ARCH_LOONGARCH64", family: "loongarch64", aliases: []string{"loong64"}, constArch: "loong64", constExact: true, table: sys_loongarch64[:]}
+var LoongArch64 = &Arch{Name: "loongarch64", Audit: 0xc0000102, NrBase: 0x0, BigEndian: false, Bits: 64, GOARCH: "loong64", docker: "SCMP_ARCH_LOONGARCH64", family: "loongarch64", aliases: []string{"loong64"}, constArch: "loong64", constExact: true, table: sys_loongarch64}
 
 // M68K is Motorola 68000.
-var M68K = &Arch{Name: "m68k", Audit: 0x4, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_M68K", family: "m68k", aliases: []string(nil), constArch: "arm", constExact: false, table: sys_m68k[:]}
+var M68K = &Arch{Name: "m68k", Audit: 0x4, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_M68K", family: "m68k", aliases: []string(nil), constArch: "arm", constExact: false, table: sys_m68k}
 
 // PARISC is 32-bit PA-RISC.
-var PARISC = &Arch{Name: "parisc", Audit: 0xf, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_PARISC", family: "parisc64", aliases: []string{"hppa"}, constArch: "386", constExact: false, table: sys_parisc[:]}
+var PARISC = &Arch{Name: "parisc", Audit: 0xf, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_PARISC", family: "parisc64", aliases: []string{"hppa"}, constArch: "386", constExact: false, table: sys_parisc}
 
 // PARISC64 is 64-bit PA-RISC.
-var PARISC64 = &Arch{Name: "parisc64", Audit: 0x8000000f, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "", docker: "SCMP_ARCH_PARISC64", family: "parisc64", aliases: []string{"hppa64"}, constArch: "amd64", constExact: false, table: sys_parisc64[:]}
+var PARISC64 = &Arch{Name: "parisc64", Audit: 0x8000000f, NrBase: 0x0, BigEndian: true, Bits: 64, GOARCH: "", docker: "SCMP_ARCH_PARISC64", family: "parisc64", aliases: []string{"hppa64"}, constArch: "amd64", constExact: false, table: sys_parisc64}
 
 // SH is SuperH, little-endian (AUDIT_ARCH_SHEL).
-var SH = &Arch{Name: "sh", Audit: 0x4000002a, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_SH", family: "sh", aliases: []string{"shel", "sh4"}, constArch: "386", constExact: false, table: sys_sh[:]}
+var SH = &Arch{Name: "sh", Audit: 0x4000002a, NrBase: 0x0, BigEndian: false, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_SH", family: "sh", aliases: []string{"shel", "sh4"}, constArch: "386", constExact: false, table: sys_sh}
 
 // SHEB is SuperH, big-endian (AUDIT_ARCH_SH).
-var SHEB = &Arch{Name: "sheb", Audit: 0x2a, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_SHEB", family: "sheb", aliases: []string{"sh4eb"}, constArch: "386", constExact: false, table: sys_sh[:]}
+var SHEB = &Arch{Name: "sheb", Audit: 0x2a, NrBase: 0x0, BigEndian: true, Bits: 32, GOARCH: "", docker: "SCMP_ARCH_SHEB", family: "sheb", aliases: []string{"sh4eb"}, constArch: "386", constExact: false, table: sys_sh}
 
 // arches is every ABI, in a stable order.
 var arches = []*Arch{X86_64, I386, X32, AArch64, ARM, RISCV64, PPC64LE, PPC64, PPC, S390X, S390, MIPS, MIPSEL, MIPS64, MIPSEL64, MIPS64N32, MIPSEL64N32, LoongArch64, M68K, PARISC, PARISC64, SH, SHEB}
 
 // sys_x86_64 lists the 385 syscalls of x86_64 by number.
-var sys_x86_64 = [...]Syscall{
+var sys_x86_64 = []Syscall{
 	{"read", 0},
 	{"write", 1},
 	{"open", 2},
@@ -466,7 +466,7 @@ var sys_x86_64 = [...]Syscall{
 }
 
 // sys_x86 lists the 461 syscalls of i386 by number.
-var sys_x86 = [...]Syscall{
+var sys_x86 = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -931,7 +931,7 @@ var sys_x86 = [...]Syscall{
 }
 
 // sys_x32 lists the 374 syscalls of x32 by number.
-var sys_x32 = [...]Syscall{
+var sys_x32 = []Syscall{
 	{"read", 1073741824},
 	{"write", 1073741825},
 	{"open", 1073741826},
@@ -1309,7 +1309,7 @@ var sys_x32 = [...]Syscall{
 }
 
 // sys_aarch64 lists the 327 syscalls of aarch64 by number.
-var sys_aarch64 = [...]Syscall{
+var sys_aarch64 = []Syscall{
 	{"io_setup", 0},
 	{"io_destroy", 1},
 	{"io_submit", 2},
@@ -1640,7 +1640,7 @@ var sys_aarch64 = [...]Syscall{
 }
 
 // sys_arm lists the 430 syscalls of arm by number.
-var sys_arm = [...]Syscall{
+var sys_arm = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -2074,7 +2074,7 @@ var sys_arm = [...]Syscall{
 }
 
 // sys_riscv64 lists the 328 syscalls of riscv64 by number.
-var sys_riscv64 = [...]Syscall{
+var sys_riscv64 = []Syscall{
 	{"io_setup", 0},
 	{"io_destroy", 1},
 	{"io_submit", 2},
@@ -2406,7 +2406,7 @@ var sys_riscv64 = [...]Syscall{
 }
 
 // sys_ppc64 lists the 424 syscalls of ppc64le and ppc64 by number.
-var sys_ppc64 = [...]Syscall{
+var sys_ppc64 = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -2834,7 +2834,7 @@ var sys_ppc64 = [...]Syscall{
 }
 
 // sys_ppc lists the 452 syscalls of ppc by number.
-var sys_ppc = [...]Syscall{
+var sys_ppc = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -3290,7 +3290,7 @@ var sys_ppc = [...]Syscall{
 }
 
 // sys_s390x lists the 390 syscalls of s390x by number.
-var sys_s390x = [...]Syscall{
+var sys_s390x = []Syscall{
 	{"exit", 1},
 	{"fork", 2},
 	{"read", 3},
@@ -3684,7 +3684,7 @@ var sys_s390x = [...]Syscall{
 }
 
 // sys_s390 lists the 440 syscalls of s390 by number.
-var sys_s390 = [...]Syscall{
+var sys_s390 = []Syscall{
 	{"exit", 1},
 	{"fork", 2},
 	{"read", 3},
@@ -4128,7 +4128,7 @@ var sys_s390 = [...]Syscall{
 }
 
 // sys_mips lists the 437 syscalls of mips and mipsel by number.
-var sys_mips = [...]Syscall{
+var sys_mips = []Syscall{
 	{"syscall", 4000},
 	{"exit", 4001},
 	{"fork", 4002},
@@ -4569,7 +4569,7 @@ var sys_mips = [...]Syscall{
 }
 
 // sys_mips64 lists the 373 syscalls of mips64 and mipsel64 by number.
-var sys_mips64 = [...]Syscall{
+var sys_mips64 = []Syscall{
 	{"read", 5000},
 	{"write", 5001},
 	{"open", 5002},
@@ -4946,7 +4946,7 @@ var sys_mips64 = [...]Syscall{
 }
 
 // sys_mips64n32 lists the 397 syscalls of mips64n32 and mipsel64n32 by number.
-var sys_mips64n32 = [...]Syscall{
+var sys_mips64n32 = []Syscall{
 	{"read", 6000},
 	{"write", 6001},
 	{"open", 6002},
@@ -5347,7 +5347,7 @@ var sys_mips64n32 = [...]Syscall{
 }
 
 // sys_loongarch64 lists the 323 syscalls of loongarch64 by number.
-var sys_loongarch64 = [...]Syscall{
+var sys_loongarch64 = []Syscall{
 	{"io_setup", 0},
 	{"io_destroy", 1},
 	{"io_submit", 2},
@@ -5674,7 +5674,7 @@ var sys_loongarch64 = [...]Syscall{
 }
 
 // sys_m68k lists the 443 syscalls of m68k by number.
-var sys_m68k = [...]Syscall{
+var sys_m68k = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -6121,7 +6121,7 @@ var sys_m68k = [...]Syscall{
 }
 
 // sys_parisc lists the 407 syscalls of parisc by number.
-var sys_parisc = [...]Syscall{
+var sys_parisc = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -6532,7 +6532,7 @@ var sys_parisc = [...]Syscall{
 }
 
 // sys_parisc64 lists the 386 syscalls of parisc64 by number.
-var sys_parisc64 = [...]Syscall{
+var sys_parisc64 = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},
@@ -6922,7 +6922,7 @@ var sys_parisc64 = [...]Syscall{
 }
 
 // sys_sh lists the 436 syscalls of sh and sheb by number.
-var sys_sh = [...]Syscall{
+var sys_sh = []Syscall{
 	{"restart_syscall", 0},
 	{"exit", 1},
 	{"fork", 2},

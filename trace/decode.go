@@ -168,7 +168,7 @@ func (d *Decoder) appendRet(b []byte, c *Call) []byte {
 		v = int64(int32(v))
 	}
 	if e := -v; v < 0 && e <= 4095 && !(r == rHex && e > 4095) {
-		if msg, ok := restartErrnos[int(e)]; ok {
+		if msg := restartErrno(e); msg != "" {
 			b = append(b, "? "...)
 			return append(b, msg...)
 		}
@@ -193,11 +193,21 @@ func (d *Decoder) appendRet(b []byte, c *Call) []byte {
 	return strconv.AppendInt(b, v, 10)
 }
 
-var restartErrnos = map[int]string{
-	512: "ERESTARTSYS (To be restarted if SA_RESTART is set)",
-	513: "ERESTARTNOINTR (To be restarted)",
-	514: "ERESTARTNOHAND (To be restarted if no handler)",
-	516: "ERESTART_RESTARTBLOCK (Interrupted by signal)",
+// restartErrno is strace's text for e if it is one of the kernel's
+// internal restart errnos, else "". (A switch, not a map literal: a map
+// literal is built by package init at every start of sysgate.)
+func restartErrno(e int64) string {
+	switch e {
+	case 512:
+		return "ERESTARTSYS (To be restarted if SA_RESTART is set)"
+	case 513:
+		return "ERESTARTNOINTR (To be restarted)"
+	case 514:
+		return "ERESTARTNOHAND (To be restarted if no handler)"
+	case 516:
+		return "ERESTART_RESTARTBLOCK (Interrupted by signal)"
+	}
+	return ""
 }
 
 func (c *Call) mask() uint64 {

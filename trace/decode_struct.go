@@ -2,11 +2,15 @@ package trace
 
 import (
 	"encoding/binary"
-	"net/netip"
 	"strconv"
 )
 
-var le = binary.LittleEndian
+// le16, le32 and le64 read the tracee's little-endian words. (Functions, not
+// a package-level copy of binary.LittleEndian: copying another package's
+// variable is work for package init, at every start of sysgate.)
+func le16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
+func le32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+func le64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
 
 // appendMode appends st_mode as S_IFREG|0644.
 func appendMode(b []byte, m uint32) []byte {
@@ -69,7 +73,7 @@ func (d *Decoder) appendStat(b []byte, c *Call, addr uint64) []byte {
 		if d.read(c.Pid, addr, s[:]) != len(s) {
 			return appendPtr(b, addr)
 		}
-		return appendStatFields(b, le.Uint32(s[16:]), int64(le.Uint64(s[44:])), le.Uint64(s[32:]))
+		return appendStatFields(b, le32(s[16:]), int64(le64(s[44:])), le64(s[32:]))
 	}
 	if c.abi.bits == 32 {
 		// The old i386 struct stat: 16-bit dev, 32-bit size.
@@ -77,13 +81,13 @@ func (d *Decoder) appendStat(b []byte, c *Call, addr uint64) []byte {
 		if d.read(c.Pid, addr, s[:]) != len(s) {
 			return appendPtr(b, addr)
 		}
-		return appendStatFields(b, uint32(le.Uint16(s[8:])), int64(int32(le.Uint32(s[20:]))), uint64(le.Uint16(s[16:])))
+		return appendStatFields(b, uint32(le16(s[8:])), int64(int32(le32(s[20:]))), uint64(le16(s[16:])))
 	}
 	var s [144]byte
 	if d.read(c.Pid, addr, s[:]) != len(s) {
 		return appendPtr(b, addr)
 	}
-	return appendStatFields(b, le.Uint32(s[24:]), int64(le.Uint64(s[48:])), le.Uint64(s[40:]))
+	return appendStatFields(b, le32(s[24:]), int64(le64(s[48:])), le64(s[40:]))
 }
 
 // appendStatx decodes the part of struct statx strace shows by default.
@@ -93,14 +97,58 @@ func (d *Decoder) appendStatx(b []byte, c *Call, addr uint64) []byte {
 		return appendPtr(b, addr)
 	}
 	b = append(b, "{stx_mask="...)
-	b = appendFlags(b, c.abi.statxmask, uint64(le.Uint32(s[0:])), "0")
+	b = appendFlags(b, c.abi.statxmask, uint64(le32(s[0:])), "0")
 	b = append(b, ", stx_attributes="...)
-	b = appendHex(b, le.Uint64(s[8:]))
+	b = appendHex(b, le64(s[8:]))
 	b = append(b, ", stx_mode="...)
-	b = appendMode(b, uint32(le.Uint16(s[28:])))
+	b = appendMode(b, uint32(le16(s[28:])))
 	b = append(b, ", stx_size="...)
-	b = strconv.AppendUint(b, le.Uint64(s[40:]), 10)
+	b = strconv.AppendUint(b, le64(s[40:]), 10)
 	return append(b, ", ...}"...)
+}
+
+// appendIPv4 appends the 4-byte address a as a dotted quad.
+func appendIPv4(b, a []byte) []byte {
+	for i, x := range a[:4] {
+		if i > 0 {
+			b = append(b, '.')
+		}
+		b = strconv.AppendUint(b, uint64(x), 10)
+	}
+	return b
+}
+
+// appendIPv6 appends the 16-byte address a as RFC 5952 writes it, and
+// net/netip: lower-case groups without leading zeros, the longest run of
+// two or more zero groups (the first of equal ones) as "::", and an
+// IPv4-mapped address as ::ffff:a.b.c.d. (Not net/netip itself: its package
+// init would cost every start of sysgate.)
+func appendIPv6(b, a []byte) []byte {
+	if [12]byte(a) == [12]byte{10: 0xff, 11: 0xff} {
+		return appendIPv4(append(b, "::ffff:"...), a[12:])
+	}
+	start, end := -1, -1 // the groups [start, end) become "::"
+	for i := 0; i < 8; i++ {
+		j := i
+		for j < 8 && a[2*j] == 0 && a[2*j+1] == 0 {
+			j++
+		}
+		if j-i >= 2 && j-i > end-start {
+			start, end = i, j
+		}
+	}
+	for i := 0; i < 8; i++ {
+		if i == start {
+			b = append(b, "::"...)
+			i = end - 1 // go on at end
+			continue
+		}
+		if i > 0 && i != end {
+			b = append(b, ':')
+		}
+		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(a[2*i:])), 16)
+	}
+	return b
 }
 
 // appendSockaddr decodes the struct sockaddr of n bytes at addr.
@@ -115,7 +163,7 @@ func (d *Decoder) appendSockaddr(b []byte, c *Call, addr, n uint64) []byte {
 	if d.read(c.Pid, addr, s[:n]) != int(n) {
 		return appendPtr(b, addr)
 	}
-	fam := uint64(le.Uint16(s[:]))
+	fam := uint64(le16(s[:]))
 	b = append(b, "{sa_family="...)
 	b = appendEnum(b, c.abi.afs, fam)
 	switch {
@@ -138,7 +186,7 @@ func (d *Decoder) appendSockaddr(b []byte, c *Call, addr, n uint64) []byte {
 		b = append(b, ", sin_port=htons("...)
 		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint16(s[2:])), 10)
 		b = append(b, "), sin_addr=inet_addr(\""...)
-		b = netip.AddrFrom4([4]byte(s[4:8])).AppendTo(b)
+		b = appendIPv4(b, s[4:8])
 		b = append(b, "\")"...)
 	case fam == 10 && n >= 24: // AF_INET6
 		b = append(b, ", sin6_port=htons("...)
@@ -146,17 +194,17 @@ func (d *Decoder) appendSockaddr(b []byte, c *Call, addr, n uint64) []byte {
 		b = append(b, "), sin6_flowinfo=htonl("...)
 		b = strconv.AppendUint(b, uint64(binary.BigEndian.Uint32(s[4:])), 10)
 		b = append(b, "), inet_pton(AF_INET6, \""...)
-		b = netip.AddrFrom16([16]byte(s[8:24])).AppendTo(b)
+		b = appendIPv6(b, s[8:24])
 		b = append(b, "\", &sin6_addr)"...)
 		if n >= 28 {
 			b = append(b, ", sin6_scope_id="...)
-			b = strconv.AppendUint(b, uint64(le.Uint32(s[24:])), 10)
+			b = strconv.AppendUint(b, uint64(le32(s[24:])), 10)
 		}
 	case fam == 16 && n >= 12: // AF_NETLINK
 		b = append(b, ", nl_pid="...)
-		b = strconv.AppendUint(b, uint64(le.Uint32(s[4:])), 10)
+		b = strconv.AppendUint(b, uint64(le32(s[4:])), 10)
 		b = append(b, ", nl_groups="...)
-		g := strconv.FormatUint(uint64(le.Uint32(s[8:])), 16)
+		g := strconv.FormatUint(uint64(le32(s[8:])), 16)
 		for i := len(g); i < 8; i++ {
 			b = append(b, '0')
 		}
@@ -175,12 +223,12 @@ func (d *Decoder) word(c *Call, addr uint64) (uint64, bool) {
 		if d.read(c.Pid, addr, w[:4]) != 4 {
 			return 0, false
 		}
-		return uint64(le.Uint32(w[:])), true
+		return uint64(le32(w[:])), true
 	}
 	if d.read(c.Pid, addr, w[:]) != 8 {
 		return 0, false
 	}
-	return le.Uint64(w[:]), true
+	return le64(w[:]), true
 }
 
 // appendArgv appends a NULL-terminated array of strings, at most -s of
@@ -228,9 +276,9 @@ func (d *Decoder) appendEnvp(b []byte, c *Call, addr uint64) []byte {
 		for off := 0; off < got; off += int(ws) {
 			var p uint64
 			if ws == 4 {
-				p = uint64(le.Uint32(buf[off:]))
+				p = uint64(le32(buf[off:]))
 			} else {
-				p = le.Uint64(buf[off:])
+				p = le64(buf[off:])
 			}
 			if p == 0 {
 				end = true
@@ -272,13 +320,13 @@ func (d *Decoder) appendCloneArgs(b []byte, c *Call, addr uint64) []byte {
 		return appendPtr(b, addr)
 	}
 	b = append(b, "{flags="...)
-	b = appendFlags(b, c.abi.clone, le.Uint64(s[0:]), "0")
+	b = appendFlags(b, c.abi.clone, le64(s[0:]), "0")
 	b = append(b, ", exit_signal="...)
-	b = appendSig(b, c.abi, le.Uint64(s[32:]))
+	b = appendSig(b, c.abi, le64(s[32:]))
 	b = append(b, ", stack="...)
-	b = appendPtr(b, le.Uint64(s[40:]))
+	b = appendPtr(b, le64(s[40:]))
 	b = append(b, ", stack_size="...)
-	b = appendHex(b, le.Uint64(s[48:]))
+	b = appendHex(b, le64(s[48:]))
 	return append(b, ", ...}"...)
 }
 

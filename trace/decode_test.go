@@ -3,6 +3,8 @@ package trace
 import (
 	"bytes"
 	"encoding/binary"
+	"math/rand/v2"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -183,4 +185,42 @@ func TestPrinterFlags(t *testing.T) {
 func jsonTime(t time.Time) string {
 	b, _ := jsonMarshal(float64(t.UnixMicro()) / 1e6)
 	return string(b)
+}
+
+// TestAppendIP compares the address formatting of sockaddr decoding with
+// net/netip's, on the edge cases of RFC 5952 and on random addresses with
+// many zero groups.
+func TestAppendIP(t *testing.T) {
+	var addrs [][16]byte
+	for _, s := range []string{"::", "::1", "1::", "::ffff:1.2.3.4", "::ffff:0.0.0.0", "::fffe:1.2.3.4", "::1.2.3.4",
+		"1:0:0:1:0:0:1:1", "1:0:1:0:0:1:0:0", "0:1:0:1:0:1:0:1", "1:0:1:1:1:1:1:1", "ff:0:0:0:abcd:0:0:0",
+		"2001:db8::ff00:42:8329", "fe80::1", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "64:ff9b::c000:221"} {
+		addrs = append(addrs, netip.MustParseAddr(s).As16())
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 20000 {
+		var a [16]byte
+		for g := range 8 {
+			switch r.IntN(4) {
+			case 0:
+				a[2*g], a[2*g+1] = byte(r.Uint32()), byte(r.Uint32())
+			case 1:
+				a[2*g+1] = byte(r.Uint32())
+			}
+		}
+		if r.IntN(10) == 0 {
+			a = [16]byte{10: 0xff, 11: 0xff, 12: a[12], 13: a[13], 14: a[14], 15: a[15]}
+		}
+		addrs = append(addrs, a)
+	}
+	for _, a := range addrs {
+		want := netip.AddrFrom16(a).String()
+		if got := string(appendIPv6(nil, a[:])); got != want {
+			t.Fatalf("appendIPv6(% x) = %s, want %s", a, got, want)
+		}
+		v4 := [4]byte(a[12:])
+		if got, want := string(appendIPv4([]byte("x"), v4[:])), "x"+netip.AddrFrom4(v4).String(); got != want {
+			t.Fatalf("appendIPv4(% x) = %s, want %s", v4, got, want)
+		}
+	}
 }

@@ -70,15 +70,30 @@ type sig struct {
 	spec byte // special-cased decoders: 'f' fcntl, 'c' clone
 }
 
-var kindNames = map[string]kind{
-	"hex": kHex, "int": kInt, "long": kLong, "uint": kUint, "size": kSize, "ptr": kPtr, "fd": kFD, "dirfd": kDirFD,
-	"path": kPath, "str": kStr, "bufin": kBufIn, "oflags": kOFlags, "mode": kMode, "atflags": kAtFlags,
-	"accmode": kAccMode, "prot": kProt, "mapflags": kMapFlags, "af": kAF, "socktype": kSockType,
-	"sockflags": kSockFlags, "sig": kSig, "waitopts": kWaitOpts, "whence": kWhence, "ioctl": kIoctl,
-	"sockaddr": kSockaddr, "argv": kArgv, "envp": kEnvp, "mountflags": kMountFlags, "statxmask": kStatxMask,
-	"cloneargs": kCloneArgs,
-	"bufout":    kBufOut, "stat": kStat, "statx": kStatx, "sockaddrout": kSockaddrOut, "socklenp": kSocklenPtr,
-	"intpair": kIntPair, "wstatus": kWstatus, "intp": kIntPtr,
+// kindNames are the kinds' names in signatureTable. (An array searched by
+// kindNamed, not a map literal: a map literal is built by package init at
+// every start of sysgate, and only the first use of signatures reads this.)
+var kindNames = [...]string{
+	kHex: "hex", kInt: "int", kLong: "long", kUint: "uint", kSize: "size", kPtr: "ptr", kFD: "fd", kDirFD: "dirfd",
+	kPath: "path", kStr: "str", kBufIn: "bufin", kOFlags: "oflags", kMode: "mode", kAtFlags: "atflags",
+	kAccMode: "accmode", kProt: "prot", kMapFlags: "mapflags", kAF: "af", kSockType: "socktype",
+	kSockFlags: "sockflags", kSig: "sig", kWaitOpts: "waitopts", kWhence: "whence", kIoctl: "ioctl",
+	kSockaddr: "sockaddr", kArgv: "argv", kEnvp: "envp", kMountFlags: "mountflags", kStatxMask: "statxmask",
+	kCloneArgs: "cloneargs",
+
+	// kOut has no name; the kinds after it are decoded at the exit stop.
+	kBufOut: "bufout", kStat: "stat", kStatx: "statx", kSockaddrOut: "sockaddrout", kSocklenPtr: "socklenp",
+	kIntPair: "intpair", kWstatus: "wstatus", kIntPtr: "intp",
+}
+
+// kindNamed returns the kind named name in signatureTable.
+func kindNamed(name string) (kind, bool) {
+	for k, n := range kindNames {
+		if n == name && n != "" {
+			return kind(k), true
+		}
+	}
+	return 0, false
 }
 
 // signatureTable lists the decoded syscalls: name, argument kinds, and an
@@ -217,8 +232,19 @@ clone hex ptr ptr ptr hex
 
 // signatures returns the parsed signatureTable, built on first use rather
 // than at init: every start of the binary (the sandbox helper's too) would
-// pay for it.
-var signatures = sync.OnceValue(func() map[string]*sig {
+// pay for it. (A sync.Once, not a package-level sync.OnceValue: making that
+// is work for package init too.)
+func signatures() map[string]*sig {
+	parsedSigs.once.Do(func() { parsedSigs.m = parseSignatures() })
+	return parsedSigs.m
+}
+
+var parsedSigs struct {
+	once sync.Once
+	m    map[string]*sig
+}
+
+func parseSignatures() map[string]*sig {
 	m := map[string]*sig{}
 	for _, line := range strings.Split(signatureTable, "\n") {
 		f := strings.Fields(line)
@@ -238,7 +264,7 @@ var signatures = sync.OnceValue(func() map[string]*sig {
 				s.ret = rNone
 				continue
 			}
-			k, ok := kindNames[w]
+			k, ok := kindNamed(w)
 			if !ok {
 				panic("trace: signature of " + f[0] + ": unknown kind " + w)
 			}
@@ -259,4 +285,4 @@ var signatures = sync.OnceValue(func() map[string]*sig {
 		m[f[0]] = s
 	}
 	return m
-})
+}

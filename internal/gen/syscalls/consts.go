@@ -373,16 +373,18 @@ func genConsts(data, xsysDir, xsysVersion string) ([]byte, error) {
 			}
 		}
 		fmt.Fprintf(&b, "// errnoTable%d is the errorList (number, name, strerror text) of %s, by number.\n", i, strings.Join(users, ", "))
-		fmt.Fprintf(&b, "var errnoTable%d = [...]errnoEntry{\n", i)
+		fmt.Fprintf(&b, "var errnoTable%d = []errnoEntry{\n", i)
 		for _, r := range t {
 			fmt.Fprintf(&b, "\t{%d, %q, %q},\n", r.num, r.name, r.text)
 		}
 		b.WriteString("}\n\n")
 	}
 	b.WriteString("// errnosByArch gives each x/sys GOARCH its errno table.\n")
+	b.WriteString("// (The errno tables are slice literals, which the compiler lays out; slicing\n")
+	b.WriteString("// arrays here, errnoTable0[:], would be work for package init at every start.)\n")
 	b.WriteString("var errnosByArch = [...]archErrnos{\n")
 	for _, g := range sortedKeys(use) {
-		fmt.Fprintf(&b, "\t{%q, errnoTable%d[:]},\n", g, use[g])
+		fmt.Fprintf(&b, "\t{%q, errnoTable%d},\n", g, use[g])
 	}
 	b.WriteString("}\n")
 	return b.Bytes(), nil

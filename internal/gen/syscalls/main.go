@@ -231,7 +231,7 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 
 	for _, a := range archSpecs {
 		fmt.Fprintf(&b, "// %s is %s.\n", a.varName, a.doc)
-		fmt.Fprintf(&b, "var %s = &Arch{Name: %q, Audit: %#x, NrBase: %#x, BigEndian: %v, Bits: %d, GOARCH: %q, docker: %q, family: %q, aliases: %#v, constArch: %q, constExact: %v, table: %s[:]}\n\n",
+		fmt.Fprintf(&b, "var %s = &Arch{Name: %q, Audit: %#x, NrBase: %#x, BigEndian: %v, Bits: %d, GOARCH: %q, docker: %q, family: %q, aliases: %#v, constArch: %q, constExact: %v, table: %s}\n\n",
 			a.varName, a.name, a.audit, a.base, a.bigEndian, a.bits, a.goarch, a.docker, a.family, a.aliases, a.constArch, a.exact, tableVar(a.column))
 	}
 	b.WriteString("// arches is every ABI, in a stable order.\nvar arches = []*Arch{")
@@ -244,7 +244,10 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 	b.WriteString("}\n\n")
 
 	// Endianness variants (ppc64/ppc64le, mips/mipsel, ...) share a column
-	// and so a table.
+	// and so a table. The tables are slice literals, not arrays that the
+	// Arch values slice with [:]: the compiler lays out a slice literal in
+	// the binary, but a slice of an array is made by package init, at every
+	// start.
 	names := map[string]bool{}
 	done := map[string]bool{}
 	for _, a := range archSpecs {
@@ -260,7 +263,7 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 		}
 		list := tables[a.name]
 		fmt.Fprintf(&b, "// %s lists the %d syscalls of %s by number.\n", tableVar(a.column), len(list), strings.Join(users, " and "))
-		fmt.Fprintf(&b, "var %s = [...]Syscall{\n", tableVar(a.column))
+		fmt.Fprintf(&b, "var %s = []Syscall{\n", tableVar(a.column))
 		for _, s := range list {
 			fmt.Fprintf(&b, "\t{%q, %d},\n", s.name, s.nr)
 			names[s.name] = true
