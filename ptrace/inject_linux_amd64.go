@@ -41,17 +41,30 @@ import (
 // thread ([Tracer.Do]). If the tracee dies, the error is an [*ExitError]
 // (errors.Is ErrTraceeExited) holding the status wait4 took from it.
 func Inject(pid int, nr uint64, args ...uint64) (int64, error) {
+	return injectFrom(pid, false, nr, args)
+}
+
+// InjectHere is [Inject] with the `syscall` instruction written at the
+// tracee's RIP (and restored afterwards) rather than taken from its vDSO:
+// the call comes from the code the tracee stopped in, as a seccomp filter
+// that decides by instruction pointer sees it. RIP must be in a private
+// executable mapping (a program's text is).
+func InjectHere(pid int, nr uint64, args ...uint64) (int64, error) {
+	return injectFrom(pid, true, nr, args)
+}
+
+func injectFrom(pid int, here bool, nr uint64, args []uint64) (int64, error) {
 	if len(args) > 6 {
 		return 0, fmt.Errorf("inject syscall %d: %d arguments, at most 6", nr, len(args))
 	}
-	ret, err := inject(pid, nr, args)
+	ret, err := inject(pid, here, nr, args)
 	if err != nil {
 		return 0, fmt.Errorf("inject syscall %d into %d: %w", nr, pid, err)
 	}
 	return ret, nil
 }
 
-func inject(pid int, nr uint64, args []uint64) (int64, error) {
+func inject(pid int, here bool, nr uint64, args []uint64) (int64, error) {
 	info, err := GetSyscallInfo(pid)
 	if err != nil {
 		return 0, err
@@ -63,7 +76,7 @@ func inject(pid int, nr uint64, args []uint64) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	insn, undo, err := syscallInstruction(pid, saved.Rip)
+	insn, undo, err := syscallInstruction(pid, saved.Rip, here)
 	if err != nil {
 		return 0, err
 	}
@@ -206,8 +219,11 @@ func vdsoBase(pid int) (uint64, bool) {
 // syscallInstruction returns the address of a `syscall` instruction (0f 05)
 // the tracee can execute, and a function that undoes any change made to
 // provide one.
-func syscallInstruction(pid int, rip uint64) (uint64, func() error, error) {
+func syscallInstruction(pid int, rip uint64, here bool) (uint64, func() error, error) {
 	nothing := func() error { return nil }
+	if here {
+		return writeSyscallAt(pid, rip)
+	}
 	vdsoSyscall.Lock()
 	off, cached := vdsoSyscall.off, vdsoSyscall.ok
 	vdsoSyscall.Unlock()
@@ -234,8 +250,19 @@ func syscallInstruction(pid int, rip uint64) (uint64, func() error, error) {
 			}
 		}
 	}
-	// No usable vDSO (vdso=0, or ptrace may not read it): write one at RIP,
-	// which is executable, but only where the write cannot reach a file.
+	// No usable vDSO (vdso=0, or ptrace may not read it): write one at RIP.
+	return writeSyscallAt(pid, rip)
+}
+
+// writeSyscallAt writes a syscall instruction at rip, which must be in an
+// executable mapping, and only where the write cannot reach a file (a
+// private one); the function returned puts the code back.
+func writeSyscallAt(pid int, rip uint64) (uint64, func() error, error) {
+	nothing := func() error { return nil }
+	maps, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/maps")
+	if err != nil {
+		return 0, nothing, err
+	}
 	if _, _, ok := findMapping(maps, func(lo, hi uint64, perms, _ string) bool {
 		return lo <= rip && rip+2 <= hi && perms[2] == 'x' && perms[3] == 'p'
 	}); !ok {

@@ -13,3 +13,9 @@ import (
 func Inject(pid int, nr uint64, args ...uint64) (int64, error) {
 	return 0, fmt.Errorf("inject syscall %d into %d: %w", nr, pid, errors.New("syscall injection is implemented for x86_64 only, this is "+runtime.GOARCH))
 }
+
+// InjectHere is Inject from the code at the tracee's RIP; x86_64 only so
+// far.
+func InjectHere(pid int, nr uint64, args ...uint64) (int64, error) {
+	return Inject(pid, nr, args...)
+}

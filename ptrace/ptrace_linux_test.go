@@ -81,6 +81,21 @@ func TestInjectAtExec(t *testing.T) {
 				return fmt.Errorf("%s returned %d, want %d", tc.name, got, tc.want)
 			}
 		}
+		// From the code at RIP, which is put back.
+		code := make([]byte, 8)
+		if _, err := unix.PtracePeekText(pid, uintptr(before.Rip), code); err != nil {
+			return err
+		}
+		if got, err := ptrace.InjectHere(pid, unix.SYS_GETPID); err != nil || got != int64(pid) {
+			return fmt.Errorf("InjectHere(getpid) = %d, %v; want %d", got, err, pid)
+		}
+		codeAfter := make([]byte, 8)
+		if _, err := unix.PtracePeekText(pid, uintptr(before.Rip), codeAfter); err != nil {
+			return err
+		}
+		if string(code) != string(codeAfter) {
+			return fmt.Errorf("code at RIP changed: % x, was % x", codeAfter, code)
+		}
 		after, err := ptrace.GetRegs(pid)
 		if err != nil {
 			return err

@@ -103,6 +103,11 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	if err := features.HaveUserNotif(); err != nil {
 		return nil, fmt.Errorf("from: rules send calls from code loaded later to the supervisor: %w (needs Linux 5.0)", err)
 	}
+	if o.SUD {
+		if err := features.HaveSyscallUserDispatch(); err != nil {
+			return nil, fmt.Errorf("--sud: %w", err)
+		}
+	}
 	s := &supervisor{p: o.Policy, report: report, log: o.Log, handlers: map[int]notify.Handler{}, regional: true}
 	for i, r := range o.Policy.Rules {
 		if r.Action.Kind != policy.Notify {
@@ -113,6 +118,13 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 			return nil, fmt.Errorf("rule at %v: %w", r.Pos, err)
 		}
 		s.handlers[i] = h
+	}
+	sealing, err := o.sealing(report)
+	if err != nil {
+		return nil, err
+	}
+	if sealing && o.SealFollowExecs {
+		return nil, errors.New("--seal-follow-exec is not available with from: rules: the system mappings are sealed at the start only")
 	}
 	sigs := catchSignals()
 	defer sigs.stop()
@@ -125,22 +137,65 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 		Tracer: tr,
 		Ready:  sigs.wait,
 	}
+	if o.SUD {
+		cfg.PtraceOptions = ptrace.FollowOptions
+	}
 	o.namespaces(cfg)
 	proc, err := sandbox.Start(cfg)
 	if err != nil {
 		return nil, err
 	}
 	var listener *os.File
+	var sud *sudFollower
 	err = tr.Do(func() error {
-		var err error
-		listener, err = installAtEntry(proc.Pid, func(mp *region.Map) ([]bpf.Instruction, error) {
-			prog, err := PrepareAt(o.Policy, native, o.Log, mp)
-			if err != nil {
-				return nil, err
+		if sealing {
+			// At the exec stop, before the program runs, as without
+			// from: rules.
+			if err := o.sealNow(proc.Pid, report); err != nil {
+				return err
 			}
-			return prog.Instructions, nil
-		})
-		return err
+		}
+		mp, err := runToEntry(proc.Pid)
+		if err != nil {
+			return err
+		}
+		var prog []bpf.Instruction
+		if o.SUD {
+			plan, err := planSUD(o.Policy, native, mp)
+			if err != nil {
+				return fmt.Errorf("--sud: %w", err)
+			}
+			p, err := Prepare(plan.Inside, native, o.Log, true)
+			if err != nil {
+				return err
+			}
+			prog = p.Instructions
+			sud = &sudFollower{p: o.Policy, arch: native, first: plan, plans: map[int]*sudPlan{proc.Pid: plan}, report: report}
+		} else {
+			p, err := PrepareAt(o.Policy, native, o.Log, mp)
+			if err != nil {
+				return err
+			}
+			prog = p.Instructions
+		}
+		if listener, err = injectFilter(proc.Pid, prog); err != nil {
+			return err
+		}
+		if sud != nil {
+			// The last injection: from here on, the injecting syscall
+			// instruction in the vDSO would be dispatched. The target
+			// stays traced, for its new tasks and execs.
+			if err := enableSUD(proc.Pid, sud.first); err != nil {
+				listener.Close()
+				return err
+			}
+			return nil
+		}
+		if err := unix.PtraceDetach(proc.Pid); err != nil {
+			listener.Close()
+			return fmt.Errorf("detach: %w", err)
+		}
+		return nil
 	})
 	if err != nil {
 		// Kill and reap the target on the tracer thread (EXITKILL would
@@ -169,6 +224,16 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	go func() { serveDone <- sup.Serve(sctx) }()
 
 	stopForwarding := forwardSignals(sigs.c, proc)
+	if sud != nil {
+		// Until the target exits: its descendants left then die with
+		// the tracer (PTRACE_O_EXITKILL), as a new task of theirs could
+		// not be given the range.
+		if ferr := tr.Do(func() error {
+			return ptrace.Follow(proc.Pid, ptrace.Hooks{Exec: sud.exec, NewTask: sud.newTask, KeepDescendants: true})
+		}); ferr != nil {
+			fmt.Fprintf(report, "sysgate: following the target for Syscall User Dispatch: %v\n", ferr)
+		}
+	}
 	state, err := proc.Wait()
 	stopForwarding()
 	cancel()
@@ -197,11 +262,10 @@ func entryPoint(pid int) (uint64, error) {
 	return 0, errors.New("no AT_ENTRY in auxv")
 }
 
-// installAtEntry runs on the tracer thread with pid stopped at its exec.
-// It lets the loader run up to the entry point, compiles with the map
-// there, installs the program in the target and detaches. It returns the
-// listener.
-func installAtEntry(pid int, compile func(*region.Map) ([]bpf.Instruction, error)) (*os.File, error) {
+// runToEntry runs on the tracer thread with pid stopped at its exec. It
+// lets the loader run up to the entry point, where it leaves pid stopped,
+// and returns the memory map there.
+func runToEntry(pid int) (*region.Map, error) {
 	entry, err := entryPoint(pid)
 	if err != nil {
 		return nil, err
@@ -255,26 +319,11 @@ func installAtEntry(pid int, compile func(*region.Map) ([]bpf.Instruction, error
 		break
 	}
 
-	mp, err := region.ReadMap(pid)
-	if err != nil {
-		return nil, err
-	}
-	prog, err := compile(mp)
-	if err != nil {
-		return nil, err
-	}
-	l, err := injectFilter(pid, prog)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.PtraceDetach(pid); err != nil {
-		l.Close()
-		return nil, fmt.Errorf("detach: %w", err)
-	}
-	return l, nil
+	return region.ReadMap(pid)
 }
 
-// injectFilter makes the stopped tracee install prog with a listener and
+// injectFilter makes the tracee, stopped at its entry point, install prog
+// with a listener (the calls made from there: see injectHereOK) and
 // returns the listener, fetched with pidfd_getfd (Linux 5.6, needs
 // PTRACE_MODE_ATTACH_REALCREDS: we are its tracer). The target's own copy
 // of the fd is closed: a target holding its listener could answer its own
@@ -284,7 +333,7 @@ func injectFilter(pid int, prog []bpf.Instruction) (*os.File, error) {
 	size := uint64(16 + len(code))
 	page := uint64(os.Getpagesize())
 	size = (size + page - 1) &^ (page - 1)
-	addr, err := injectOK(pid, "mmap", unix.SYS_MMAP, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uint64(0), 0)
+	addr, err := injectHereOK(pid, "mmap", unix.SYS_MMAP, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_PRIVATE|unix.MAP_ANONYMOUS, ^uint64(0), 0)
 	if err != nil {
 		return nil, err
 	}
@@ -296,11 +345,11 @@ func injectFilter(pid int, prog []bpf.Instruction) (*os.File, error) {
 	if _, err := unix.PtracePokeData(pid, uintptr(addr), buf); err != nil {
 		return nil, fmt.Errorf("write filter into target: %w", err)
 	}
-	if _, err := injectOK(pid, "prctl(PR_SET_NO_NEW_PRIVS)", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+	if _, err := injectHereOK(pid, "prctl(PR_SET_NO_NEW_PRIVS)", unix.SYS_PRCTL, unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return nil, err
 	}
 	flags := uint64(seccomp.FlagNewListener)
-	fd, err := injectOK(pid, "seccomp(SET_MODE_FILTER)", unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uint64(addr))
+	fd, err := injectHereOK(pid, "seccomp(SET_MODE_FILTER)", unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uint64(addr))
 	if err != nil {
 		return nil, err
 	}
@@ -315,11 +364,11 @@ func injectFilter(pid int, prog []bpf.Instruction) (*os.File, error) {
 	}
 	unix.CloseOnExec(lfd)
 	l := os.NewFile(uintptr(lfd), "seccomp-listener")
-	if _, err := injectOK(pid, "close(listener)", unix.SYS_CLOSE, uint64(fd)); err != nil {
+	if _, err := injectHereOK(pid, "close(listener)", unix.SYS_CLOSE, uint64(fd)); err != nil {
 		l.Close()
 		return nil, err
 	}
-	if _, err := injectOK(pid, "munmap", unix.SYS_MUNMAP, uint64(addr), size); err != nil {
+	if _, err := injectHereOK(pid, "munmap", unix.SYS_MUNMAP, uint64(addr), size); err != nil {
 		l.Close()
 		return nil, err
 	}
@@ -327,7 +376,19 @@ func injectFilter(pid int, prog []bpf.Instruction) (*os.File, error) {
 }
 
 func injectOK(pid int, what string, nr uint64, args ...uint64) (int64, error) {
-	r, err := ptrace.Inject(pid, nr, args...)
+	return injectChecked(ptrace.Inject, pid, what, nr, args...)
+}
+
+// injectHereOK is injectOK from the code the tracee is stopped in (its
+// entry point, in the program's text), not its vDSO: the calls made after
+// the filter is in go through it, and a policy may trap or deny calls from
+// the vDSO that it allows from the program.
+func injectHereOK(pid int, what string, nr uint64, args ...uint64) (int64, error) {
+	return injectChecked(ptrace.InjectHere, pid, what, nr, args...)
+}
+
+func injectChecked(inject func(int, uint64, ...uint64) (int64, error), pid int, what string, nr uint64, args ...uint64) (int64, error) {
+	r, err := inject(pid, nr, args...)
 	if err != nil {
 		return 0, fmt.Errorf("inject %s: %w", what, err)
 	}

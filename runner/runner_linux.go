@@ -72,6 +72,15 @@ type Options struct {
 	// only) to seal again at every exec in its process tree.
 	SealFollowExecs bool
 
+	// SUD runs a policy's from: rules with Syscall User Dispatch (Linux
+	// 5.11) instead of instruction-pointer checks in the filter, where it
+	// fits: the code the policy lets call is one contiguous range, and it
+	// traps every call from anywhere else. Calls from the range then cost
+	// what the filter costs without from: rules. The target stays traced
+	// (fork, clone and exec events), and its descendants do not outlive
+	// it. See sud_linux.go.
+	SUD bool
+
 	// Report receives sysgate's one-line reports ("sysgate: ..."); nil
 	// means os.Stderr.
 	Report io.Writer
@@ -178,6 +187,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	}
 	if o.Policy != nil && o.Policy.HasFrom() {
 		return runAreas(ctx, o, report)
+	}
+	if o.SUD {
+		return nil, errors.New("--sud: the policy has no from: rules, which Syscall User Dispatch would carry out")
 	}
 	res, err := run(ctx, o, report, true)
 	if errors.Is(err, unix.EBUSY) {
@@ -416,19 +428,30 @@ func (o *Options) sealing(report io.Writer) (bool, error) {
 	return false, fmt.Errorf("seal system mappings: mseal(2) needs Linux 6.10: %w (--seal=best-effort runs unsealed)", err)
 }
 
+// sealNow seals the system mappings of pid, a stopped tracee, and says
+// what could not be sealed; with best effort a failure is a warning.
+func (o *Options) sealNow(pid int, report io.Writer) error {
+	r, err := seal.SealSystemMappings(pid)
+	for _, m := range r.Mappings {
+		if errors.Is(m.Err, seal.ErrNotAVMA) {
+			fmt.Fprintf(report, "sysgate: %s cannot be sealed from user space (%v); %s\n", m.Name, m.Err, m.Advice)
+		}
+	}
+	if err != nil && o.SealBestEffort {
+		fmt.Fprintf(report, "sysgate: warning: running unsealed: %v\n", err)
+		return nil
+	}
+	return err
+}
+
 // sealAtStart seals the target, stopped at its exec, and detaches it unless
 // execs are followed. On failure (without best effort) the target, which
 // has not run, is killed and reaped.
 func (o *Options) sealAtStart(tracer *ptrace.Tracer, proc *sandbox.Process, report io.Writer) error {
 	var reaped bool
 	err := tracer.Do(func() error {
-		r, err := seal.SealSystemMappings(proc.Pid)
-		for _, m := range r.Mappings {
-			if errors.Is(m.Err, seal.ErrNotAVMA) {
-				fmt.Fprintf(report, "sysgate: %s cannot be sealed from user space (%v); %s\n", m.Name, m.Err, m.Advice)
-			}
-		}
-		if err != nil && !o.SealBestEffort {
+		err := o.sealNow(proc.Pid, report)
+		if err != nil {
 			unix.Kill(proc.Pid, unix.SIGKILL)
 			for {
 				_, ws, werr := ptrace.Wait(proc.Pid)
@@ -438,9 +461,6 @@ func (o *Options) sealAtStart(tracer *ptrace.Tracer, proc *sandbox.Process, repo
 			}
 			reaped = true
 			return err
-		}
-		if err != nil {
-			fmt.Fprintf(report, "sysgate: warning: running unsealed: %v\n", err)
 		}
 		if o.SealFollowExecs {
 			return nil

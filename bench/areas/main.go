@@ -6,8 +6,13 @@
 // Dispatch (allowing the program's text, set up by the program itself
 // with its own SIGSYS handler), and under a plain 4-instruction filter
 // that loads the instruction pointer (so the kernel cannot cache it, as
-// with any filter that decides by region). Cases alternate for several
-// rounds; each reports its median ns per call and overhead against bare.
+// with any filter that decides by region). Then the same program linked
+// statically, whose code is one range: bare, under "sysgate run --sud"
+// with "every syscall from outside the program traps" (Syscall User
+// Dispatch set up by sysgate, beside a filter without from: rules), and
+// under the program's own Syscall User Dispatch. Cases alternate for
+// several rounds; each reports its median ns per call and overhead
+// against its bare run.
 //
 //	go run ./bench/areas [-n 2000000] [-rounds 7]
 //
@@ -37,6 +42,15 @@ const seedPolicy = `default: allow
 rules:
   - trap: "%all"
     from: ["!exe", "!lib:/usr/lib/**", "!lib:/lib/**", "!vdso"]
+`
+
+// exePolicy traps every call from outside the program's own text. With
+// the program linked statically (libc in its text) that is one range,
+// which "sysgate run --sud" carries out with Syscall User Dispatch.
+const exePolicy = `default: allow
+rules:
+  - trap: "%all"
+    from: ["!exe"]
 `
 
 // plainFilter is the seed's minimal filter: load the low half of the
@@ -79,6 +93,10 @@ func run(n, rounds int) error {
 	if err != nil {
 		return err
 	}
+	exePol, _, err := policy.Parse([]byte(exePolicy), "exe.yaml", policy.Options{})
+	if err != nil {
+		return err
+	}
 	out := dir + "/out"
 	capture := func(f func(*os.File) error) (string, error) {
 		w, err := os.Create(out)
@@ -90,23 +108,26 @@ func run(n, rounds int) error {
 		text, _ := os.ReadFile(out)
 		return string(text), err
 	}
-	direct := func(args []string) (string, error) {
-		o, err := exec.Command(b.Program, args...).CombinedOutput()
+	direct := func(prog string, args []string) (string, error) {
+		o, err := exec.Command(prog, args...).CombinedOutput()
 		return string(o), err
 	}
+	gated := func(prog string, p *policy.Policy, sud bool, a []string) (string, error) {
+		return capture(func(w *os.File) error {
+			res, err := runner.Run(context.Background(), runner.Options{Policy: p, SUD: sud, Path: prog,
+				Args: append([]string{prog, "bench"}, a...), Stdout: w, Stderr: w})
+			if err == nil && res.ExitCode != 0 {
+				err = fmt.Errorf("exit %d", res.ExitCode)
+			}
+			return err
+		})
+	}
+	// The first four run the dynamically linked program (the seed's
+	// case), the last three the static one, against its own bare run.
 	cases := []*bench{
-		{name: "bare", run: func(a []string) (string, error) { return direct(append([]string{"bench"}, a...)) }},
-		{name: "sysgate memory areas", run: func(a []string) (string, error) {
-			return capture(func(w *os.File) error {
-				res, err := runner.Run(context.Background(), runner.Options{Policy: pol, Path: b.Program,
-					Args: append([]string{b.Program, "bench"}, a...), Stdout: w, Stderr: w})
-				if err == nil && res.ExitCode != 0 {
-					err = fmt.Errorf("exit %d", res.ExitCode)
-				}
-				return err
-			})
-		}},
-		{name: "syscall user dispatch", run: func(a []string) (string, error) { return direct(append([]string{"bench-sud"}, a...)) }},
+		{name: "bare", run: func(a []string) (string, error) { return direct(b.Program, append([]string{"bench"}, a...)) }},
+		{name: "sysgate memory areas", run: func(a []string) (string, error) { return gated(b.Program, pol, false, a) }},
+		{name: "syscall user dispatch", run: func(a []string) (string, error) { return direct(b.Program, append([]string{"bench-sud"}, a...)) }},
 		{name: "plain 4-insn filter", run: func(a []string) (string, error) {
 			return capture(func(w *os.File) error {
 				p, err := sandbox.Start(&sandbox.Config{Path: b.Program, Args: append([]string{b.Program, "bench"}, a...),
@@ -121,6 +142,9 @@ func run(n, rounds int) error {
 				return err
 			})
 		}},
+		{name: "bare, static", run: func(a []string) (string, error) { return direct(b.Static, append([]string{"bench"}, a...)) }},
+		{name: "sysgate --sud, static", run: func(a []string) (string, error) { return gated(b.Static, exePol, true, a) }},
+		{name: "user dispatch, static", run: func(a []string) (string, error) { return direct(b.Static, append([]string{"bench-sud"}, a...)) }},
 	}
 	arg := []string{strconv.Itoa(n)}
 	for r := 0; r < rounds; r++ {
@@ -141,22 +165,32 @@ func run(n, rounds int) error {
 			c.ns = append(c.ns, ns)
 		}
 	}
-	bare := median(cases[0].ns)
 	fmt.Printf("sysinfo(2) from allowed code, %d calls x %d rounds (median ns/call):\n", n, rounds)
-	for _, c := range cases {
-		m := median(c.ns)
-		fmt.Printf("  %-24s %8.1f ns   overhead %+6.2f%%\n", c.name, m, 100*(m-bare)/bare)
+	ov := func(i int) float64 {
+		bare := median(cases[0].ns)
+		if i >= 4 {
+			bare = median(cases[4].ns)
+		}
+		return median(cases[i].ns) - bare
 	}
-	ov := func(i int) float64 { return median(cases[i].ns) - bare }
-	fmt.Printf("memory areas vs SUD overhead: %.2fx; vs plain filter overhead: %.2fx\n", ratio(ov(1), ov(2)), ratio(ov(1), ov(3)))
+	for i, c := range cases {
+		m := median(c.ns)
+		fmt.Printf("  %-24s %8.1f ns   overhead %+6.2f%%\n", c.name, m, 100*ov(i)/(m-ov(i)))
+	}
+	// Overheads near zero make ratios meaningless: the differences in ns
+	// per call are printed too.
+	fmt.Printf("memory areas, filter:         %+6.1f ns/call over SUD's overhead (ratio %s); %s the plain filter's\n", ov(1)-ov(2), ratio(ov(1), ov(2)), ratio(ov(1), ov(3)))
+	fmt.Printf("memory areas, --sud (static): %+6.1f ns/call over SUD's overhead (ratio %s); %s the plain filter's\n", ov(5)-ov(6), ratio(ov(5), ov(6)), ratio(ov(5), ov(3)))
 	return nil
 }
 
-func ratio(a, b float64) float64 {
+// ratio is a/b as "1.23x", or "n/a" when b, an overhead, is not above
+// zero (within the noise of a bare run).
+func ratio(a, b float64) string {
 	if b <= 0 {
-		return 0
+		return "n/a"
 	}
-	return a / b
+	return fmt.Sprintf("%.2fx", a/b)
 }
 
 func lastLine(s string) string {

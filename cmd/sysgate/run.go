@@ -24,6 +24,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	sealMode := fs.String("seal", "", "`{required|best-effort}`: what to do where sealing is impossible (fail, or warn and run unsealed); implies --seal-system-mappings")
 	sealFollow := fs.Bool("seal-follow-exec", false, "seal again at every exec of the target and its descendants (stays attached with exec/fork events only)")
 	userNS := fs.Bool("userns", false, "run the program in a new user namespace as its root (your uid and gid mapped to 0); it cannot make device nodes there, which a policy's mknod notify rule does for it")
+	sud := fs.Bool("sud", false, "carry out the policy's from: rules with Syscall User Dispatch (Linux 5.11) where they fit: one contiguous range of code may call, every call from elsewhere is trapped; the target stays traced")
 	mountNS := fs.Bool("mountns", false, "run the program in a new mount namespace, all mounts private (needs root, or --userns)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -59,7 +60,7 @@ func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr 
 	res, err := runner.Run(ctx, runner.Options{
 		Policy: p, Arch: arch, Log: *logDenied,
 		Seal: *sealMappings || *sealFollow, SealBestEffort: *sealMode == "best-effort", SealFollowExecs: *sealFollow,
-		UserNS: *userNS, MountNS: *mountNS,
+		UserNS: *userNS, MountNS: *mountNS, SUD: *sud,
 		Path: prog, Args: argv, Env: os.Environ(),
 		Stdin: fileOr(stdin, os.Stdin), Stdout: fileOr(stdout, os.Stdout), Stderr: fileOr(stderr, os.Stderr),
 		Report: stderr,

@@ -24,6 +24,10 @@ var pluginSource []byte
 type Built struct {
 	Program string // the areas executable
 	Plugin  string // libareas-plug.so, for the origin "lib:" + Plugin
+	// Static is the program linked statically: its libc is part of its
+	// own text, which makes its code one contiguous range (for Syscall
+	// User Dispatch). Its lib: origins cannot work.
+	Static string
 }
 
 // Build compiles the program and the plug-in into dir with gcc. It fails
@@ -33,7 +37,7 @@ func Build(dir string) (*Built, error) {
 	if err != nil {
 		return nil, fmt.Errorf("build the areas test program: needs gcc: %w", err)
 	}
-	b := &Built{Program: filepath.Join(dir, "areas"), Plugin: filepath.Join(dir, "libareas-plug.so")}
+	b := &Built{Program: filepath.Join(dir, "areas"), Plugin: filepath.Join(dir, "libareas-plug.so"), Static: filepath.Join(dir, "areas-static")}
 	src := filepath.Join(dir, "areas.c")
 	plug := filepath.Join(dir, "plug.c")
 	if err := os.WriteFile(src, programSource, 0o644); err != nil {
@@ -43,8 +47,9 @@ func Build(dir string) (*Built, error) {
 		return nil, err
 	}
 	for _, args := range [][]string{
-		{"-O2", "-Wall", "-Werror", "-o", b.Program, src, "-ldl"},
+		{"-O2", "-Wall", "-Werror", "-o", b.Program, src, "-ldl", "-lpthread"},
 		{"-O2", "-Wall", "-Werror", "-shared", "-fPIC", "-o", b.Plugin, plug},
+		{"-O2", "-Wall", "-Werror", "-static", "-o", b.Static, src, "-ldl", "-lpthread"},
 	} {
 		if out, err := exec.Command(gcc, args...).CombinedOutput(); err != nil {
 			return nil, fmt.Errorf("gcc %v: %w\n%s", args, err, out)

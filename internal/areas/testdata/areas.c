@@ -11,6 +11,15 @@
 //                              lines end with " dispatched" when SIGSYS
 //                              came (the handler emulates the call)
 //   areas bench-sud N          bench under Syscall User Dispatch
+//   areas -t [-r N] ORIGIN...  like the first form with a SIGSYS handler
+//                              that fails the trapped call with ENOSYS;
+//                              such lines end with " sigsys=CODE" (the
+//                              si_code: 1 seccomp, 2 user dispatch)
+//
+// An ORIGIN may be prefixed with "thread:" (the call is made by a new
+// thread) or "fork:" (by a forked child, which prints the line); the
+// ORIGIN "exec" executes /proc/self/exe with the same -t and the ORIGINs
+// that follow it.
 //
 // ORIGIN: libc (libc's syscall(3)), exe (inline asm in this program),
 // anon (a page mapped RW, written, made RX now: a new page each call),
@@ -19,6 +28,7 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/sysinfo.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -137,6 +148,67 @@ static void sud_on(void) {
 	selector = SUD_BLOCK;
 }
 
+static volatile long trapped, trap_code;
+
+// The SIGSYS handler of -t: the call is not made, as a compatibility
+// layer that does not emulate it would have it.
+static void on_trap(int sig, siginfo_t *si, void *uc_) {
+	(void)sig;
+	ucontext_t *uc = uc_;
+	trapped++;
+	trap_code = si->si_code;
+	uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
+}
+
+static void trap_on(void) {
+	struct ksigaction sa = {on_trap, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, areas_restorer, 0};
+	long r = raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
+	if (r != 0) {
+		fprintf(stderr, "rt_sigaction: %s\n", strerror(-r));
+		exit(2);
+	}
+}
+
+static long call_origin(const char *o);
+
+static void *thread_main(void *arg) { return (void *)call_origin(arg); }
+
+// call_origin makes the call from origin o and returns its result.
+static long call_origin(const char *o) {
+	if (strncmp(o, "thread:", 7) == 0) {
+		pthread_t t;
+		void *r;
+		if (pthread_create(&t, NULL, thread_main, (void *)(o + 7)) != 0) {
+			fprintf(stderr, "pthread_create failed\n");
+			exit(2);
+		}
+		pthread_join(t, &r);
+		return (long)r;
+	}
+	if (strcmp(o, "libc") == 0)
+		return libc_getppid();
+	if (strcmp(o, "exe") == 0)
+		return exe_getppid();
+	if (strcmp(o, "anon") == 0)
+		return anon_getppid();
+	if (strncmp(o, "lib:", 4) == 0)
+		return lib_getppid(o + 4);
+	fprintf(stderr, "unknown origin %s\n", o);
+	exit(2);
+}
+
+static void print_result(const char *o, long r, long before, long trapped_before) {
+	char tail[64] = "";
+	if (dispatched != before)
+		strcpy(tail, " dispatched");
+	if (trapped != trapped_before)
+		snprintf(tail, sizeof tail, " sigsys=%ld", trap_code);
+	if (r < 0)
+		printf("%s %s%s\n", o, strerrorname_np(-r), tail);
+	else
+		printf("%s ok%s\n", o, tail);
+}
+
 static double now(void) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -163,7 +235,7 @@ static int bench(long n) {
 
 int main(int argc, char **argv) {
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	int i = 1, sud = 0;
+	int i = 1, sud = 0, trap = 0;
 	long reps = 1;
 	if (argc > 2 && strcmp(argv[1], "bench") == 0)
 		return bench(atol(argv[2]));
@@ -175,37 +247,54 @@ int main(int argc, char **argv) {
 		sud = 1;
 		i++;
 	}
+	if (i < argc && strcmp(argv[i], "-t") == 0) {
+		trap = 1;
+		i++;
+	}
 	if (i + 1 < argc && strcmp(argv[i], "-r") == 0) {
 		reps = atol(argv[i + 1]);
 		i += 2;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: areas [sud] [-r N] {libc|exe|anon|lib:PATH}...\n       areas {bench|bench-sud} N\n");
+		fprintf(stderr, "usage: areas [sud] [-t] [-r N] {[thread:|fork:]{libc|exe|anon|lib:PATH}|exec}...\n       areas {bench|bench-sud} N\n");
 		return 2;
 	}
 	if (sud)
 		sud_on();
+	if (trap)
+		trap_on();
 	for (; i < argc; i++) {
 		const char *o = argv[i];
+		if (strcmp(o, "exec") == 0) {
+			char **av = calloc(argc + 2, sizeof *av);
+			int n = 0;
+			av[n++] = argv[0];
+			if (trap)
+				av[n++] = "-t";
+			for (int j = i + 1; j < argc; j++)
+				av[n++] = argv[j];
+			execv("/proc/self/exe", av);
+			perror("execv");
+			return 2;
+		}
 		for (long k = 0; k < reps; k++) {
-			long before = dispatched, r;
-			if (strcmp(o, "libc") == 0)
-				r = libc_getppid();
-			else if (strcmp(o, "exe") == 0)
-				r = exe_getppid();
-			else if (strcmp(o, "anon") == 0)
-				r = anon_getppid();
-			else if (strncmp(o, "lib:", 4) == 0)
-				r = lib_getppid(o + 4);
-			else {
-				fprintf(stderr, "unknown origin %s\n", o);
-				return 2;
+			long before = dispatched, trapped_before = trapped, r;
+			if (strncmp(o, "fork:", 5) == 0) {
+				pid_t c = fork();
+				if (c < 0) {
+					perror("fork");
+					return 2;
+				}
+				if (c == 0) {
+					print_result(o, call_origin(o + 5), before, trapped_before);
+					fflush(stdout);
+					_exit(0);
+				}
+				waitpid(c, NULL, 0);
+				continue;
 			}
-			const char *d = dispatched != before ? " dispatched" : "";
-			if (r < 0)
-				printf("%s %s%s\n", o, strerrorname_np(-r), d);
-			else
-				printf("%s ok%s\n", o, d);
+			r = call_origin(o);
+			print_result(o, r, before, trapped_before);
 		}
 	}
 	return 0;

@@ -1,6 +1,4 @@
-//go:build linux
-
-package seal
+package ptrace
 
 import (
 	"os"
@@ -28,7 +26,9 @@ func isGroupStop(tid int) bool {
 	return err == unix.EINVAL
 }
 
-func tgidOf(tid int) int {
+// TgidOf returns the thread group (process) of thread tid, from
+// /proc/TID/status; tid itself when that cannot be read.
+func TgidOf(tid int) int {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
 	if err != nil {
 		return tid
