@@ -113,6 +113,8 @@ func TestSealSystemMappings(t *testing.T) {
 	requireMseal(t)
 	dynamic, static := buildProbes(t)
 	policy := writePolicy(t, "default: allow\nseal: [system-mappings]\n")
+	// A memory-area policy (installed at the entry point) seals too.
+	areas := writePolicy(t, "default: allow\nrules:\n  - errno: EPERM\n    syscalls: [getppid]\n    from: anon\n")
 	for _, tc := range []struct {
 		name   string
 		args   []string
@@ -124,6 +126,8 @@ func TestSealSystemMappings(t *testing.T) {
 		{"static sealed", []string{"run", "--seal-system-mappings", "--", static}, true},
 		{"sealed by the policy", []string{"run", "--policy", policy, "--", dynamic}, true},
 		{"best effort", []string{"run", "--seal=best-effort", "--", static}, true},
+		{"memory areas unsealed", []string{"run", "--policy", areas, "--", dynamic}, false},
+		{"memory areas sealed", []string{"run", "--seal-system-mappings", "--policy", areas, "--", dynamic}, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, errOut, code := sysgate(t, nil, tc.args...)
