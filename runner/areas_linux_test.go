@@ -2,8 +2,6 @@ package runner
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -80,31 +78,12 @@ rules:
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			p, _, err := policy.Parse([]byte(tc.policy), "areas.yaml", policy.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			out := filepath.Join(t.TempDir(), "out")
-			f, err := os.Create(out)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer f.Close()
-			var report strings.Builder
-			res, err := Run(context.Background(), Options{
-				Policy: p, Path: b.Program,
-				Args:   []string{b.Program, "-r", "5", "libc", "exe", "anon", lib},
-				Stdout: f, Stderr: f, Report: &report,
-			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			text, _ := os.ReadFile(out)
-			if res.ExitCode != 0 {
-				t.Fatalf("exit %d\n%s\n%s", res.ExitCode, text, report.String())
+			text, code, report := runAreasProgram(t, tc.policy, false, b.Program, "-r", "5", "libc", "exe", "anon", lib)
+			if code != 0 {
+				t.Fatalf("exit %d\n%s\n%s", code, text, report)
 			}
 			counts := map[string]int{}
-			for _, line := range strings.Split(strings.TrimSpace(string(text)), "\n") {
+			for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 				origin, got, _ := strings.Cut(line, " ")
 				counts[origin]++
 				if want := tc.want[origin]; got != want {

@@ -586,13 +586,18 @@ func (s *supervisor) kill(r *notify.Request) int {
 	return tgid
 }
 
-func tgidOf(tid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(tid) + "/status")
+// tgidOf returns the process (thread group) of thread tid, 0 when it is gone.
+func tgidOf(tid int) int { return statusField(tid, "Tgid:") }
+
+// statusField reads a number field of /proc/PID/status ("Tgid:",
+// "PPid:"), 0 when it cannot.
+func statusField(pid int, key string) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "Tgid:"); ok {
+		if v, ok := strings.CutPrefix(line, key); ok {
 			n, _ := strconv.Atoi(strings.TrimSpace(v))
 			return n
 		}

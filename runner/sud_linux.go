@@ -26,9 +26,7 @@ package runner
 import (
 	"fmt"
 	"io"
-	"os"
 	"slices"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -185,7 +183,7 @@ func (f *sudFollower) newTask(tid int) error {
 	tgid := ptrace.TgidOf(tid)
 	plan := f.plans[tgid]
 	if plan == nil {
-		plan = f.plans[parentOf(tgid)]
+		plan = f.plans[statusField(tgid, "PPid:")]
 		f.plans[tgid] = plan
 	}
 	if plan == nil {
@@ -219,19 +217,4 @@ func (f *sudFollower) exec(tid int) error {
 	}
 	fmt.Fprintf(f.report, "sysgate: killed pid %d after exec: --sud: %v\n", tid, err)
 	return err
-}
-
-// parentOf reads the parent process of pid from /proc/PID/status.
-func parentOf(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
-			n, _ := strconv.Atoi(strings.TrimSpace(v))
-			return n
-		}
-	}
-	return 0
 }
