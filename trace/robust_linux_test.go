@@ -150,18 +150,38 @@ func TestAttach(t *testing.T) {
 		t.Errorf("no %%process call seen:\n%s", buf.String())
 	}
 	time.Sleep(100 * time.Millisecond)
-	stat, err := os.ReadFile("/proc/" + itoa(cmd.Process.Pid) + "/status")
+	// Neither the shell nor a child it had forked (a sleep, caught in a
+	// syscall stop, say) is left stopped or traced.
+	pids := []int{cmd.Process.Pid}
+	if ents, err := os.ReadDir("/proc"); err == nil {
+		for _, e := range ents {
+			if pid, err := strconv.Atoi(e.Name()); err == nil && statusField(pid, "PPid:") == itoa(cmd.Process.Pid) {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	for _, pid := range pids {
+		if st := statusField(pid, "State:"); strings.Contains(st, "T") || strings.Contains(st, "t (") {
+			t.Errorf("pid %d after detach: %s", pid, st)
+		}
+		if tr := statusField(pid, "TracerPid:"); tr != "0" && tr != "" {
+			t.Errorf("pid %d still traced after detach by %s", pid, tr)
+		}
+	}
+}
+
+// statusField is a field of /proc/PID/status, "" when unreadable.
+func statusField(pid int, key string) string {
+	b, err := os.ReadFile("/proc/" + itoa(pid) + "/status")
 	if err != nil {
-		t.Fatal(err)
+		return ""
 	}
-	for _, line := range strings.Split(string(stat), "\n") {
-		if strings.HasPrefix(line, "State:") && (strings.Contains(line, "T") || strings.Contains(line, "t (")) {
-			t.Errorf("after detach: %s", line)
-		}
-		if strings.HasPrefix(line, "TracerPid:") && strings.TrimSpace(strings.TrimPrefix(line, "TracerPid:")) != "0" {
-			t.Errorf("still traced after detach: %s", line)
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, key); ok {
+			return strings.TrimSpace(v)
 		}
 	}
+	return ""
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -623,14 +623,18 @@ func (s *session) detachAll(t *thread, ws unix.WaitStatus) error {
 			}
 		}
 	}
+	// Deliver the signal of a signal-delivery stop, but for the SIGURG that
+	// woke the tracer and a SIGSTOP. A syscall stop reads as signal
+	// SIGTRAP|0x80 and an event stop has the event above it: neither is a
+	// signal, and PTRACE_DETACH with 0x85 fails (EIO), which left the
+	// tracee traced in its syscall stop.
 	sig := 0
-	if int(ws)>>8 == int(ws.StopSignal()) && ws.StopSignal() != unix.SIGURG && ws.StopSignal() != unix.SIGSTOP {
-		sig = int(ws.StopSignal()) // a real signal-delivery stop: deliver it
+	if stop := int(ws) >> 8; stop > 0 && stop < 0x80 && unix.Signal(stop) != unix.SIGURG && unix.Signal(stop) != unix.SIGSTOP {
+		sig = stop
 	}
-	if int(ws)>>16 == unix.PTRACE_EVENT_STOP {
-		sig = 0
+	if err := ptraceReq(unix.PTRACE_DETACH, t.pid, uintptr(sig)); err != nil && err != unix.ESRCH {
+		return fmt.Errorf("detach from %d: %w", t.pid, err)
 	}
-	ptraceReq(unix.PTRACE_DETACH, t.pid, uintptr(sig))
 	s.dropThread(t.pid)
 	return nil
 }
