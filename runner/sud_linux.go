@@ -181,12 +181,15 @@ type sudFollower struct {
 // parent's (fork copies the memory map).
 func (f *sudFollower) newTask(tid int) error {
 	tgid := ptrace.TgidOf(tid)
-	plan := f.plans[tgid]
-	if plan == nil {
+	plan, ok := f.plans[tgid]
+	if !ok && tgid == tid {
+		// A new process: fork copied (or vfork shares) its parent's map.
 		plan = f.plans[statusField(tgid, "PPid:")]
 		f.plans[tgid] = plan
 	}
 	if plan == nil {
+		// A thread of a program not planned yet (made by its loader,
+		// before the entry point), or a parent unknown: fail closed.
 		err := fmt.Errorf("no Syscall User Dispatch range known for its process")
 		fmt.Fprintf(f.report, "sysgate: killed pid %d: %v\n", tid, err)
 		return err
@@ -203,6 +206,8 @@ func (f *sudFollower) newTask(tid int) error {
 // for the first program's range, so the new one must be decided the same
 // way from its own.
 func (f *sudFollower) exec(tid int) error {
+	// The old program's range means nothing in the new one.
+	delete(f.plans, tid)
 	mp, err := runToEntry(tid)
 	if err == nil {
 		var plan *sudPlan

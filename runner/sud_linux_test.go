@@ -86,6 +86,14 @@ func TestSUD(t *testing.T) {
 		}
 	}
 
+	// A program executed that the policy does not fit is killed at its
+	// entry point, and said so: the filter stays, planned for the first.
+	libs := "default: allow\nrules:\n  - trap: \"%all\"\n    from: [\"!exe\", \"!lib:/usr/lib/**\", \"!lib:/lib/**\"]\n"
+	text, code, report = runAreasProgram(t, libs, true, b.Static, "exe", "exec:"+b.Program, "exe")
+	if code != 128+9 || text != "exe ok\n" || !strings.Contains(report, "after exec: --sud: Syscall User Dispatch allows one contiguous range") {
+		t.Errorf("exec of a program that does not fit: exit %d\n%s\n%s", code, text, report)
+	}
+
 	// The same policy with the filter alone: the same verdicts, the trap
 	// of code made after start-up sent by the supervisor (SI_TKILL).
 	text, code, report = runAreasProgram(t, exeOnly, false, b.Static, "-t", "exe", "anon", "thread:anon")

@@ -18,8 +18,8 @@
 //
 // An ORIGIN may be prefixed with "thread:" (the call is made by a new
 // thread) or "fork:" (by a forked child, which prints the line); the
-// ORIGIN "exec" executes /proc/self/exe with the same -t and the ORIGINs
-// that follow it.
+// ORIGIN "exec" executes /proc/self/exe ("exec:PATH": PATH) with the same
+// -t and the ORIGINs that follow it.
 //
 // ORIGIN: libc (libc's syscall(3)), exe (inline asm in this program),
 // anon (a page mapped RW, written, made RX now: a new page each call),
@@ -265,7 +265,8 @@ int main(int argc, char **argv) {
 		trap_on();
 	for (; i < argc; i++) {
 		const char *o = argv[i];
-		if (strcmp(o, "exec") == 0) {
+		if (strcmp(o, "exec") == 0 || strncmp(o, "exec:", 5) == 0) {
+			const char *path = o[4] == ':' ? o + 5 : "/proc/self/exe";
 			char **av = calloc(argc + 2, sizeof *av);
 			int n = 0;
 			av[n++] = argv[0];
@@ -273,7 +274,7 @@ int main(int argc, char **argv) {
 				av[n++] = "-t";
 			for (int j = i + 1; j < argc; j++)
 				av[n++] = argv[j];
-			execv("/proc/self/exe", av);
+			execv(path, av);
 			perror("execv");
 			return 2;
 		}
