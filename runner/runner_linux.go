@@ -88,7 +88,7 @@ type Options struct {
 
 // Result is how the target ended.
 type Result struct {
-	State *os.ProcessState
+	State *sandbox.State
 	// ExitCode is the shell's $? for the target: its status, or 128+signal.
 	// A target that sysgate killed for the policy reads as killed by SIGSYS,
 	// as the kernel's own kill would.
@@ -395,7 +395,7 @@ func forwardSignals(sigs <-chan os.Signal, proc *sandbox.Process) (stop func()) 
 // result is how the target ended. A target sysgate killed for the policy
 // reads as killed by SIGSYS, as the kernel's own kill would; a SIGSYS
 // death sysgate did not cause is said in one line.
-func (s *supervisor) result(state *os.ProcessState) *Result {
+func (s *supervisor) result(state *sandbox.State) *Result {
 	res := &Result{State: state, ExitCode: sandbox.ExitCode(state), Killed: s.killedMsg()}
 	switch {
 	case res.Killed != "" && s.killedMain.Load():

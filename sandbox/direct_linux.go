@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -17,7 +18,7 @@ func (cfg *Config) directTrace() bool {
 	return cfg.DirectTrace && cfg.Tracer != nil && len(cfg.Filters) == 0 && !cfg.Listener && !cfg.UserNS && !cfg.MountNS
 }
 
-// startDirect launches the target from the tracer thread with os/exec and
+// startDirect launches the target from the tracer thread with ForkExec and
 // PTRACE_TRACEME (SysProcAttr.Ptrace), so that no second Go program
 // starts, and then makes it a seized tracee stopped before its first
 // instruction; see stopSeized.
@@ -27,19 +28,19 @@ func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
 	if err := checkExecutable(hc.Path); err != nil {
 		return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: err}
 	}
-	cmd, closeNull, err := inProcessCmd(cfg, hc)
+	attr, closeNull, err := inProcessAttr(cfg, hc)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
 	defer closeNull()
-	// os/exec passes on every fd without close-on-exec: only fds 0-2 may
+	// ForkExec passes on every fd without close-on-exec: only fds 0-2 may
 	// reach the target.
 	if err := closeOnExecFrom(3); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
-	cmd.SysProcAttr.Ptrace = true
+	attr.Sys.Ptrace = true
 	options := tracedOptions | cfg.PtraceOptions
-	started := false
+	pid := 0
 	cfg.ready()
 	err = cfg.Tracer.Do(func() error {
 		// no_new_privs is a thread's, inherited at fork: set on the tracer
@@ -49,13 +50,12 @@ func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return fmt.Errorf("set no_new_privs: %w", err)
 		}
-		// os/exec forks from this goroutine's thread, the tracer's, which
+		// ForkExec forks from this goroutine's thread, the tracer's, which
 		// PTRACE_TRACEME in the child makes its tracer.
-		if err := cmd.Start(); err != nil {
-			return err
+		var err error
+		if pid, err = syscall.ForkExec(hc.Path, hc.Args, attr); err != nil {
+			return &os.PathError{Op: "exec", Path: hc.Path, Err: err}
 		}
-		started = true
-		pid := cmd.Process.Pid
 		if err := stopSeized(pid, options); err != nil {
 			if !errors.Is(err, ptrace.ErrTraceeExited) {
 				unix.Kill(pid, unix.SIGKILL)
@@ -66,16 +66,13 @@ func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
 		return nil
 	})
 	if err != nil {
-		if started {
-			cmd.Process.Release()
-		}
 		var pe *os.PathError
-		if errors.As(err, &pe) && pe.Op == "fork/exec" {
-			return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: pe.Err}
+		if errors.As(err, &pe) && pe.Op == "exec" {
+			return nil, err
 		}
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
-	return &Process{Pid: cmd.Process.Pid, Traced: true, cmd: cmd}, nil
+	return &Process{Pid: pid, Traced: true}, nil
 }
 
 // stopSeized runs on the tracer thread, with pid a PTRACE_TRACEME tracee

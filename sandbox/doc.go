@@ -43,14 +43,16 @@
 //
 // With [Config].InProcess, Start skips the helper, and with it a second
 // start of a Go program (on the 2-CPU VM it was measured on, Start took
-// 7.1 ms through the helper and 0.75 ms in process). It locks a new goroutine to its OS thread, sets
-// no_new_privs and installs the filters on that thread only (no TSYNC),
-// hands the listener to OnListener, and starts the target with os/exec
-// from that same thread. This is correct because of three kernel rules:
-// seccomp filters and no_new_privs belong to a task, not a process; a
-// child made by clone (Go forks with clone(CLONE_VM|CLONE_VFORK|
-// CLONE_PIDFD|SIGCHLD), not clone3) starts with a copy of its parent
-// thread's; and execve keeps them (seccomp(2), prctl(2)). The launcher's
+// 7.1 ms through the helper and 0.75 ms in process). It locks a new
+// goroutine to its OS thread, sets no_new_privs and installs the filters
+// on that thread only (no TSYNC), hands the listener to OnListener, and
+// starts the target with syscall.ForkExec from that same thread (not
+// os/exec: os.StartProcess first asks, once per process, whether pidfds
+// work, by cloning a child). This is correct because of three kernel
+// rules: seccomp filters and no_new_privs belong to a task, not a process;
+// a child made by clone (Go forks with clone(CLONE_VM|CLONE_VFORK|SIGCHLD),
+// not clone3) starts with a copy of its parent thread's; and execve keeps
+// them (seccomp(2), prctl(2)). The launcher's
 // goroutine never unlocks its thread, so the runtime ends the thread when
 // the goroutine returns, filters and all; on the main thread, which the
 // runtime never ends, it launches from a second goroutine instead.
@@ -58,7 +60,7 @@
 // The caveats:
 //
 //   - The filters see the launcher thread's own syscalls from the install
-//     until the thread exits: os/exec's pipe2, clone, read and close, the
+//     until the thread exits: ForkExec's pipe2, clone, read and close, the
 //     runtime's futex, mmap, rt_sigprocmask, sigaltstack, rt_sigreturn and
 //     exit, and, in the child before its execve, rt_sigaction, fcntl,
 //     dup3, prlimit64. The runtime takes a failed sigaltstack or
@@ -84,7 +86,7 @@
 // Listener or namespaces skips the helper too (about 10 ms per launch on
 // the VM above): the tracer thread sets no_new_privs on itself (a thread's
 // attribute, inherited at fork, so the target has it before its execve)
-// and starts the target with os/exec and PTRACE_TRACEME. A tracee that
+// and starts the target with syscall.ForkExec and PTRACE_TRACEME. A tracee that
 // was not seized cannot hold group stops (PTRACE_LISTEN) and passes that on
 // to the children it auto-attaches, so Start then turns it into a seized
 // one without letting it reach user mode: it takes the exec's SIGTRAP,

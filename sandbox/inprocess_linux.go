@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"runtime"
 	"syscall"
 
@@ -68,27 +67,16 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 	if err := checkExecutable(hc.Path); err != nil {
 		return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: err}
 	}
-	cmd, closeNull, err := inProcessCmd(cfg, hc)
+	attr, closeNull, err := inProcessAttr(cfg, hc)
 	if err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
 	defer closeNull()
-	// os/exec passes on every fd without close-on-exec, and those the
+	// ForkExec passes on every fd without close-on-exec, and those the
 	// caller inherited may lack it: only fds 0-2 may reach the target.
 	if err := closeOnExecFrom(3); err != nil {
 		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
 	}
-	// Whether pidfds work is asked once per process, by forking a child
-	// (os.checkPidfd); ask now, outside the filters, while the launcher
-	// thread starts and installs them (cmd.Start, which needs the answer,
-	// waits for it: the question is asked once).
-	pidfdAsked := make(chan struct{})
-	go func() {
-		defer close(pidfdAsked)
-		if self, err := os.FindProcess(os.Getpid()); err == nil {
-			self.Release()
-		}
-	}()
 
 	filters := make([]helperFilter, len(hc.Filters))
 	for i, f := range hc.Filters {
@@ -98,7 +86,7 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 	}
 	installed := make(chan launcherStatus)
 	proceed := make(chan bool)
-	go launch(filters, cmd, installed, proceed)
+	go launch(filters, func() (int, error) { return syscall.ForkExec(hc.Path, hc.Args, attr) }, installed, proceed)
 
 	st := <-installed
 	if st.err != nil {
@@ -111,26 +99,24 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 		// clone and execve may be notified.
 		listener, handed = gotListener(st.listener, cfg.OnListener)
 	}
-	<-pidfdAsked
 	cfg.ready()
 	proceed <- true
-	if err := (<-installed).err; err != nil {
+	st = <-installed
+	if st.err != nil {
 		if listener != nil && !handed {
 			listener.Close()
 		}
-		var pe *os.PathError
-		if errors.As(err, &pe) && pe.Op == "fork/exec" {
-			return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: pe.Err}
-		}
-		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+		// The child's execve failed (ForkExec reports its errno).
+		return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: st.err}
 	}
-	return &Process{Pid: cmd.Process.Pid, Listener: listener, cmd: cmd}, nil
+	return &Process{Pid: st.pid, Listener: listener}, nil
 }
 
 // launcherStatus is what the launcher thread says: first whether the
 // filters went in (and the listener), then how the start went.
 type launcherStatus struct {
 	listener int
+	pid      int
 	err      error
 }
 
@@ -138,7 +124,7 @@ type launcherStatus struct {
 // once told to, starts cmd. Its thread is never unlocked, so the runtime
 // ends the thread, filters and all, when launch returns
 // (runtime.LockOSThread); no goroutine of the caller ever runs on it.
-func launch(filters []helperFilter, cmd *exec.Cmd, status chan<- launcherStatus, proceed <-chan bool) {
+func launch(filters []helperFilter, fork func() (int, error), status chan<- launcherStatus, proceed <-chan bool) {
 	runtime.LockOSThread()
 	if unix.Gettid() == unix.Getpid() {
 		// The runtime never ends the main thread (runtime.mexit wedges
@@ -147,7 +133,7 @@ func launch(filters []helperFilter, cmd *exec.Cmd, status chan<- launcherStatus,
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			launch(filters, cmd, status, proceed)
+			launch(filters, fork, status, proceed)
 		}()
 		<-done
 		runtime.UnlockOSThread()
@@ -158,10 +144,14 @@ func launch(filters []helperFilter, cmd *exec.Cmd, status chan<- launcherStatus,
 	if err != nil || !<-proceed {
 		return
 	}
-	// Go forks with clone(CLONE_VM|CLONE_VFORK[|CLONE_PIDFD]|SIGCHLD) from
-	// the calling thread (syscall.forkAndExecInChild1), so the child
-	// starts with this thread's filters and no_new_privs.
-	status <- launcherStatus{listener: -1, err: cmd.Start()}
+	// Go forks with clone(CLONE_VM|CLONE_VFORK|SIGCHLD) from the calling
+	// thread (syscall.forkAndExecInChild1), so the child starts with this
+	// thread's filters and no_new_privs. syscall.ForkExec, not os/exec:
+	// os.StartProcess first asks, once per process, whether pidfds work,
+	// by cloning a child (os.checkPidfd), which costs sysgate's start-up
+	// a fork.
+	pid, err := fork()
+	status <- launcherStatus{listener: -1, pid: pid, err: err}
 }
 
 // installOnThread sets no_new_privs and installs filters on the calling
@@ -189,11 +179,11 @@ func installOnThread(filters []helperFilter) (listener int, err error) {
 	return listener, nil
 }
 
-// inProcessCmd prepares the target's exec.Cmd so that starting it makes
-// no syscall the launch can avoid: /dev/null is opened here, Dir checked
-// here (os.StartProcess would stat it), Env never nil (os/exec would
-// read the caller's).
-func inProcessCmd(cfg *Config, hc *helperConfig) (cmd *exec.Cmd, closeNull func(), err error) {
+// inProcessAttr prepares the target's start so that it makes no syscall
+// the launch can avoid: /dev/null is opened here, Dir checked here, Env
+// never nil (ForkExec would pass none, os/exec the caller's). closeNull
+// closes what it opened, after the fork.
+func inProcessAttr(cfg *Config, hc *helperConfig) (attr *syscall.ProcAttr, closeNull func(), err error) {
 	if cfg.Dir != "" {
 		if _, err := os.Stat(cfg.Dir); err != nil {
 			var pe *os.PathError
@@ -207,27 +197,30 @@ func inProcessCmd(cfg *Config, hc *helperConfig) (cmd *exec.Cmd, closeNull func(
 	if env == nil {
 		env = []string{}
 	}
-	cmd = &exec.Cmd{Path: hc.Path, Args: hc.Args, Env: env, Dir: cfg.Dir, SysProcAttr: &syscall.SysProcAttr{}}
-	closeNull = func() {}
 	stdio := [3]*os.File{cfg.Stdin, cfg.Stdout, cfg.Stderr}
+	var null *os.File
 	for i, f := range stdio {
 		if f != nil {
 			continue
 		}
-		null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
-		if err != nil {
-			return nil, nil, err
-		}
-		closeNull = func() { null.Close() }
-		for j := i; j < 3; j++ {
-			if stdio[j] == nil {
-				stdio[j] = null
+		if null == nil {
+			if null, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
+				return nil, nil, err
 			}
 		}
-		break
+		stdio[i] = null
 	}
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = stdio[0], stdio[1], stdio[2]
-	return cmd, closeNull, nil
+	attr = &syscall.ProcAttr{Dir: cfg.Dir, Env: env, Sys: &syscall.SysProcAttr{}}
+	for _, f := range stdio {
+		attr.Files = append(attr.Files, f.Fd())
+	}
+	// The files must stay open (not collected) until the fork is done.
+	return attr, func() {
+		runtime.KeepAlive(stdio)
+		if null != nil {
+			null.Close()
+		}
+	}, nil
 }
 
 // launcherCall is a syscall the launch makes under the filters, with
@@ -239,7 +232,7 @@ type launcherCall struct {
 
 // launcherCalls are the syscalls of the launcher thread and of the child
 // between its clone and execve (traced with strace -f on Go 1.26):
-// os/exec's fork and exec, the Go runtime's own (memory, locks, signals,
+// ForkExec's fork and exec, the Go runtime's own (memory, locks, signals,
 // preemption, thread exit), and the child's fd shuffling, signal reset and
 // RLIMIT_NOFILE restore.
 var launcherCalls = []launcherCall{

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"slices"
+	"sync"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -104,7 +105,7 @@ type Config struct {
 	PtraceOptions int
 	// DirectTrace, with Tracer and nothing for the helper to do (no
 	// Filters, no Listener, no new namespaces; otherwise it is ignored),
-	// launches the target from the tracer thread itself (os/exec with
+	// launches the target from the tracer thread itself (ForkExec with
 	// PTRACE_TRACEME), which saves the helper's whole Go start. The
 	// contract differs in one point: Start returns with the target stopped
 	// before its first instruction, seized and with the options above, but
@@ -171,40 +172,167 @@ type Process struct {
 	// stopped at its exec.
 	Traced bool
 
-	cmd *exec.Cmd
+	cmd *exec.Cmd // started by os/exec; else forked by this package (pid)
+
+	mu   sync.Mutex // held while signalling, and while reaping pid
+	done bool       // pid was reaped or released: never signal it
 }
 
 // Release frees what the Process holds of a target that was reaped
 // elsewhere (by its tracer); Wait must not be called afterwards.
-func (p *Process) Release() error { return p.cmd.Process.Release() }
+func (p *Process) Release() error {
+	if p.cmd != nil {
+		return p.cmd.Process.Release()
+	}
+	p.mu.Lock()
+	p.done = true
+	p.mu.Unlock()
+	return nil
+}
 
 // Wait waits for the target to exit and returns its state; a non-zero exit
 // or a signal is not an error (see [ExitCode]). Call it exactly once.
-func (p *Process) Wait() (*os.ProcessState, error) {
-	err := p.cmd.Wait()
-	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
-		return ee.ProcessState, nil
+func (p *Process) Wait() (*State, error) {
+	if p.cmd != nil {
+		err := p.cmd.Wait()
+		if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
+			return stateOf(ee.ProcessState), nil
+		}
+		if err != nil {
+			return stateOf(p.cmd.ProcessState), fmt.Errorf("wait for %s: %w", p.cmd.Args[0], err)
+		}
+		return stateOf(p.cmd.ProcessState), nil
 	}
-	if err != nil {
-		return p.cmd.ProcessState, fmt.Errorf("wait for %s: %w", p.cmd.Args[0], err)
+	// Wait without reaping, then reap under the lock Signal takes: a
+	// signal can then not reach another process that got the pid.
+	for {
+		var si unix.Siginfo
+		err := unix.Waitid(unix.P_PID, p.Pid, &si, unix.WEXITED|unix.WNOWAIT, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("wait for pid %d: %w", p.Pid, err)
+		}
+		break
 	}
-	return p.cmd.ProcessState, nil
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := &State{}
+	for {
+		_, err := syscall.Wait4(p.Pid, &st.status, 0, &st.rusage)
+		if err == syscall.EINTR {
+			continue
+		}
+		p.done = true
+		if err != nil {
+			return nil, fmt.Errorf("wait for pid %d: %w", p.Pid, err)
+		}
+		return st, nil
+	}
 }
 
-// Signal sends sig to the target.
-func (p *Process) Signal(sig os.Signal) error { return p.cmd.Process.Signal(sig) }
+// Signal sends sig to the target; os.ErrProcessDone once it was reaped.
+func (p *Process) Signal(sig os.Signal) error {
+	if p.cmd != nil {
+		return p.cmd.Process.Signal(sig)
+	}
+	s, ok := sig.(syscall.Signal)
+	if !ok {
+		return fmt.Errorf("signal %v: not a syscall.Signal", sig)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.done {
+		return os.ErrProcessDone
+	}
+	return unix.Kill(p.Pid, s)
+}
 
-// ExitCode returns the shell's $? for a finished target: its exit status,
-// or 128 plus the number of the signal that killed it; -1 for nil or a
-// state that is neither.
-func ExitCode(ps *os.ProcessState) int {
+// State is how a target ended: what os.ProcessState says, which Go
+// makes only for processes that os.StartProcess started (and that costs
+// sysgate's start a fork of its own: os asks once whether pidfds work by
+// cloning a child).
+type State struct {
+	status syscall.WaitStatus
+	rusage syscall.Rusage
+}
+
+// stateOf converts the state os/exec returns.
+func stateOf(ps *os.ProcessState) *State {
 	if ps == nil {
+		return nil
+	}
+	st := &State{}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		st.status = ws
+	}
+	if ru, ok := ps.SysUsage().(*syscall.Rusage); ok && ru != nil {
+		st.rusage = *ru
+	}
+	return st
+}
+
+// Sys returns the wait status, as os.ProcessState.Sys does.
+func (st *State) Sys() any { return st.status }
+
+// SysUsage returns the resource usage (*syscall.Rusage), as
+// os.ProcessState.SysUsage does.
+func (st *State) SysUsage() any {
+	ru := st.rusage
+	return &ru
+}
+
+// Exited reports whether the target exited (rather than was killed).
+func (st *State) Exited() bool { return st.status.Exited() }
+
+// Success reports whether it exited with status 0.
+func (st *State) Success() bool { return st.status.Exited() && st.status.ExitStatus() == 0 }
+
+// ExitCode is the exit status, or -1 when it was killed by a signal, as
+// os.ProcessState.ExitCode; see [ExitCode] for the shell's $?.
+func (st *State) ExitCode() int {
+	if !st.status.Exited() {
 		return -1
 	}
-	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return st.status.ExitStatus()
+}
+
+// String reads like os.ProcessState's: "exit status 1", "signal: killed".
+func (st *State) String() string {
+	switch ws := st.status; {
+	case ws.Exited():
+		return fmt.Sprintf("exit status %d", ws.ExitStatus())
+	case ws.Signaled():
+		s := "signal: " + ws.Signal().String()
+		if ws.CoreDump() {
+			s += " (core dumped)"
+		}
+		return s
+	}
+	return fmt.Sprintf("wait status %#x", int(st.status))
+}
+
+// ExitCode returns the shell's $? for a finished target ([State], or an
+// os.ProcessState from os/exec): its exit status, or 128 plus the number
+// of the signal that killed it; -1 for nil or a state that is neither.
+func ExitCode(st interface{ Sys() any }) int {
+	switch s := st.(type) {
+	case nil:
+		return -1
+	case *State:
+		if s == nil {
+			return -1
+		}
+	case *os.ProcessState:
+		if s == nil {
+			return -1
+		}
+	}
+	ws, ok := st.Sys().(syscall.WaitStatus)
 	switch {
 	case !ok:
-		return ps.ExitCode()
+		return -1
 	case ws.Exited():
 		return ws.ExitStatus()
 	case ws.Signaled():
