@@ -111,19 +111,10 @@ func (c *compiler) expr(x *policy.Expr, t, f int) int {
 // a run of tests on it. A value matching goes to match, none to miss, a
 // different high half to miss; for Ne the two swap.
 func (c *compiler) valueSet(x *policy.Expr, op policy.Op, t, f int) (int, bool) {
-	if len(x.Subs) < 2 {
+	if !sameValueSet(x, op) {
 		return 0, false
 	}
-	first := x.Subs[0]
-	if first.Kind != policy.ExprCmp || first.Cmp.Op != op {
-		return 0, false
-	}
-	arg, hi := first.Cmp.Arg, uint32(first.Cmp.Value>>32)
-	for _, s := range x.Subs {
-		if s.Kind != policy.ExprCmp || s.Cmp.Op != op || s.Cmp.Arg != arg || uint32(s.Cmp.Value>>32) != hi {
-			return 0, false
-		}
-	}
+	arg, hi := x.Subs[0].Cmp.Arg, uint32(x.Subs[0].Cmp.Value>>32)
 	match, miss := t, f
 	if op == policy.Ne {
 		match, miss = f, t

@@ -298,7 +298,7 @@ func TestTooLong(t *testing.T) {
 		Arches: []*syscalls.Arch{syscalls.X86_64}}
 	for i := range 1200 {
 		p.Rules = append(p.Rules, policy.Rule{Action: actionPool[i%len(actionPool)], Syscalls: []string{"ioctl"},
-			When: &policy.Expr{Kind: policy.ExprCmp, Cmp: policy.Cmp{Arg: 1, Op: policy.Gt, Value: uint64(i)<<33 | uint64(i)}}})
+			When: &policy.Expr{Kind: policy.ExprCmp, Cmp: policy.Cmp{Arg: i % 6, Op: policy.Gt, Value: uint64(i)<<33 | uint64(i)}}})
 	}
 	p.BuildIndex()
 	_, err := Compile(p, syscalls.X86_64, Options{})

@@ -88,10 +88,28 @@ func (c *compiler) resolvedBlock(entries []entry, final policy.Action, m region.
 }
 
 // ipDispatch places the instruction-pointer dispatch of a regional block
-// and returns its entry: the high half of the 64-bit pointer is searched
-// first; a high half that holds more than one block is followed by a
-// search on the low half. Targets must be placed already.
+// and returns its entry. Targets must be placed already.
 func (c *compiler) ipDispatch(ivs []ipInterval) int {
+	w := make([]wordInterval, len(ivs))
+	for i, iv := range ivs {
+		w[i] = wordInterval{lo: iv.lo, hi: iv.hi, target: c.blocks[iv.block].addr}
+	}
+	return c.wordSearch(w, bpf.IPHigh(c.order), bpf.IPLow(c.order))
+}
+
+// wordInterval is a closed range of a 64-bit word's values and where the
+// search goes for them.
+type wordInterval struct {
+	lo, hi uint64
+	target int
+}
+
+// wordSearch places a search over the values of a 64-bit word of
+// seccomp_data whose halves are at hiOff and loOff, through ranges that
+// cover every value in order, and returns its entry: the high half is
+// searched first; a high half that holds more than one target is followed
+// by a search on the low half.
+func (c *compiler) wordSearch(ivs []wordInterval, hiOff, loOff uint32) int {
 	type lowIv struct {
 		lo     uint32
 		target int
@@ -131,7 +149,7 @@ func (c *compiler) ipDispatch(ivs []ipInterval) int {
 		pieces = append(pieces, lowIv{lo: lo, target: t})
 	}
 	for _, iv := range ivs {
-		t := c.blocks[iv.block].addr
+		t := iv.target
 		hl, hh := uint32(iv.lo>>32), uint32(iv.hi>>32)
 		piece(hl, uint32(iv.lo), t)
 		if hh == hl {
@@ -168,13 +186,14 @@ func (c *compiler) ipDispatch(ivs []ipInterval) int {
 			ls[j], lt[j] = l.lo, l.target
 		}
 		c.search(ls, lt, 0, len(ls)-1) // falls through from the load below
-		leaves[i] = e.load(bpf.IPLow(c.order))
+		leaves[i] = e.load(loOff)
 	}
 	if len(segs) == 1 {
 		return leaves[0] // one high half: no test of it needed
 	}
-	// Usually every high half but a few (the program's, the libraries')
-	// goes to one place: test those few for equality, highest first.
+	// Usually every high half but a few (the program's, the libraries';
+	// an argument's 0) goes to one place: test those few for equality,
+	// highest first.
 	var other, mixed []int
 	for i, s := range segs {
 		if s.lows == nil && (len(other) == 0 || s.target == segs[other[0]].target) {
@@ -191,13 +210,13 @@ func (c *compiler) ipDispatch(ivs []ipInterval) int {
 		for _, i := range mixed { // ascending, so the highest is tested first
 			at = e.cond(bpf.JumpJEQ, segs[i].lo, leaves[i], at)
 		}
-		return e.load(bpf.IPHigh(c.order))
+		return e.load(hiOff)
 	}
 	at := c.search(starts, leaves, 0, len(starts)-1)
 	if len(segs) == 1 {
 		return at // one high half: no test of it needed
 	}
-	return e.load(bpf.IPHigh(c.order))
+	return e.load(hiOff)
 }
 
 // search places a balanced binary search (jge on the first value of each

@@ -64,6 +64,10 @@ func (c *compiler) placeBlock(b *block, rets map[uint32]int) {
 		b.addr, b.emitted = c.ipDispatch(b.regional), true
 		return
 	}
+	if runs, arg, ok := c.argIntervals(b); ok {
+		b.addr, b.emitted = c.argSearch(runs, arg, rets), true
+		return
+	}
 	at := c.retAddr(b.final, rets)
 	for i := len(b.entries) - 1; i >= 0; i-- {
 		en := b.entries[i]
