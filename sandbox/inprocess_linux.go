@@ -238,7 +238,6 @@ type launcherCall struct {
 var launcherCalls = []launcherCall{
 	// The fork and exec, in the launcher and the child.
 	{"pipe2", [6]uint64{0, unix.O_CLOEXEC}},
-	{"clone", [6]uint64{unix.CLONE_VM | unix.CLONE_VFORK | unix.CLONE_PIDFD | uint64(unix.SIGCHLD)}},
 	{"clone", [6]uint64{unix.CLONE_VM | unix.CLONE_VFORK | uint64(unix.SIGCHLD)}},
 	{"read", [6]uint64{}},
 	{"write", [6]uint64{}},
