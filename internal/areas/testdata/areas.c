@@ -133,13 +133,19 @@ struct ksigaction {
 
 extern char __executable_start[], etext[];
 
-static void sud_on(void) {
-	struct ksigaction sa = {on_sigsys, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, areas_restorer, 0};
+// on_sigsys_with installs handler for SIGSYS with a raw rt_sigaction from
+// this program's text and its own restorer.
+static void on_sigsys_with(void (*handler)(int, siginfo_t *, void *)) {
+	struct ksigaction sa = {handler, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, areas_restorer, 0};
 	long r = raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
 	if (r != 0) {
 		fprintf(stderr, "rt_sigaction: %s\n", strerror(-r));
 		exit(2);
 	}
+}
+
+static void sud_on(void) {
+	on_sigsys_with(on_sigsys);
 	unsigned long off = (unsigned long)__executable_start, len = (unsigned long)etext - off;
 	if (prctl(PR_SET_SYSCALL_USER_DISPATCH, SUD_ON, off, len, &selector) != 0) {
 		perror("prctl(PR_SET_SYSCALL_USER_DISPATCH)");
@@ -160,14 +166,6 @@ static void on_trap(int sig, siginfo_t *si, void *uc_) {
 	uc->uc_mcontext.gregs[REG_RAX] = -ENOSYS;
 }
 
-static void trap_on(void) {
-	struct ksigaction sa = {on_trap, SA_SIGINFO | 0x04000000 /* SA_RESTORER */, areas_restorer, 0};
-	long r = raw6(SYS_rt_sigaction, SIGSYS, (long)&sa, 0, 8, 0, 0);
-	if (r != 0) {
-		fprintf(stderr, "rt_sigaction: %s\n", strerror(-r));
-		exit(2);
-	}
-}
 
 static long call_origin(const char *o);
 
@@ -262,7 +260,7 @@ int main(int argc, char **argv) {
 	if (sud)
 		sud_on();
 	if (trap)
-		trap_on();
+		on_sigsys_with(on_trap);
 	for (; i < argc; i++) {
 		const char *o = argv[i];
 		if (strcmp(o, "exec") == 0 || strncmp(o, "exec:", 5) == 0) {
