@@ -61,9 +61,9 @@ type sudPlan struct {
 // first rule that applies to a call from m must be an unconditional trap
 // (or, with none, the default must be trap). When not, it names a syscall
 // and what it gets. Calls no syscall of arch names (numbers no table has,
-// other ABIs) are trapped by the dispatch too, which may be stricter than
-// the policy's default or bad-arch verdict: never weaker, as the call is
-// not made.
+// other ABIs) are trapped by the dispatch too, whatever the policy's
+// default or bad-arch verdict: the call is not made either way, but a
+// kill verdict becomes a SIGSYS the program may handle.
 func trappedFrom(p *policy.Policy, arch *syscalls.Arch, m region.Mapping, exe string) (bool, string) {
 	for _, sc := range arch.Syscalls() {
 		a, cond := p.Default, false
