@@ -139,6 +139,34 @@ func Wait(pid int) (int, unix.WaitStatus, error) {
 	}
 }
 
+// WaitStop waits until tracee pid stops and returns that stop's status;
+// its exit or death is an [*ExitError] (errors.Is ErrTraceeExited).
+func WaitStop(pid int) (unix.WaitStatus, error) {
+	for {
+		_, ws, err := Wait(pid)
+		if err != nil {
+			return 0, err
+		}
+		if ws.Exited() || ws.Signaled() {
+			return 0, &ExitError{Pid: pid, Status: ws}
+		}
+		if ws.Stopped() {
+			return ws, nil
+		}
+	}
+}
+
+// Kill kills tracee pid with SIGKILL and reaps it (or waits until it is
+// gone, if it is not our child).
+func Kill(pid int) {
+	unix.Kill(pid, unix.SIGKILL)
+	for {
+		if _, ws, err := Wait(pid); err != nil || ws.Exited() || ws.Signaled() {
+			return
+		}
+	}
+}
+
 // Event returns the PTRACE_EVENT_* of an event stop's wait status (0 for
 // other stops).
 func Event(ws unix.WaitStatus) int {

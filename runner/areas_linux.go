@@ -200,14 +200,7 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	if err != nil {
 		// Kill and reap the target on the tracer thread (EXITKILL would
 		// too when the tracer closes).
-		tr.Do(func() error {
-			unix.Kill(proc.Pid, unix.SIGKILL)
-			for {
-				if _, ws, err := ptrace.Wait(proc.Pid); err != nil || ws.Exited() || ws.Signaled() {
-					return nil
-				}
-			}
-		})
+		tr.Do(func() error { ptrace.Kill(proc.Pid); return nil })
 		proc.Release()
 		return nil, fmt.Errorf("install the filter at the entry point of %s: %w", o.Path, err)
 	}
@@ -285,15 +278,9 @@ func runToEntry(pid int) (*region.Map, error) {
 		if err := unix.PtraceCont(pid, sig); err != nil {
 			return nil, fmt.Errorf("resume to entry point: %w", err)
 		}
-		_, ws, err := ptrace.Wait(pid)
+		ws, err := ptrace.WaitStop(pid)
 		if err != nil {
-			return nil, err
-		}
-		if ws.Exited() || ws.Signaled() {
-			return nil, fmt.Errorf("target ended before its entry point (%v)", ws)
-		}
-		if !ws.Stopped() {
-			continue
+			return nil, fmt.Errorf("before its entry point: %w", err)
 		}
 		sig = int(ws.StopSignal())
 		if sig != int(unix.SIGTRAP) || ptrace.Event(ws) != 0 {

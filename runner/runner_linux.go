@@ -452,13 +452,7 @@ func (o *Options) sealAtStart(tracer *ptrace.Tracer, proc *sandbox.Process, repo
 	err := tracer.Do(func() error {
 		err := o.sealNow(proc.Pid, report)
 		if err != nil {
-			unix.Kill(proc.Pid, unix.SIGKILL)
-			for {
-				_, ws, werr := ptrace.Wait(proc.Pid)
-				if werr != nil || ws.Exited() || ws.Signaled() {
-					break
-				}
-			}
+			ptrace.Kill(proc.Pid)
 			reaped = true
 			return err
 		}

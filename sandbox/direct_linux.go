@@ -58,8 +58,7 @@ func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
 		}
 		if err := stopSeized(pid, options); err != nil {
 			if !errors.Is(err, ptrace.ErrTraceeExited) {
-				unix.Kill(pid, unix.SIGKILL)
-				reap(pid)
+				ptrace.Kill(pid)
 			}
 			return err
 		}
@@ -101,15 +100,9 @@ func stopSeized(pid, options int) error {
 		}
 	}()
 	for {
-		_, ws, err := ptrace.Wait(pid)
+		ws, err := ptrace.WaitStop(pid)
 		if err != nil {
 			return err
-		}
-		if ws.Exited() || ws.Signaled() {
-			return &ptrace.ExitError{Pid: pid, Status: ws}
-		}
-		if !ws.Stopped() {
-			continue
 		}
 		if sig := ws.StopSignal(); sig != unix.SIGTRAP {
 			held = append(held, sig) // before the execve's end

@@ -63,8 +63,7 @@ func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListe
 			err = ts.toExec(pid)
 		}
 		if err != nil && !errors.Is(err, ptrace.ErrTraceeExited) {
-			unix.Kill(pid, unix.SIGKILL)
-			reap(pid)
+			ptrace.Kill(pid)
 		}
 		return err
 	})
@@ -76,8 +75,7 @@ func (ts *traceStart) start(cmd *exec.Cmd, status int, hc *helperConfig, onListe
 	}
 	if terr == nil { // the target stopped at its exec, but the status was bad
 		ts.tracer.Do(func() error {
-			unix.Kill(pid, unix.SIGKILL)
-			reap(pid)
+			ptrace.Kill(pid)
 			return nil
 		})
 	}
@@ -138,15 +136,9 @@ func ptraceSeize(pid, options int) error {
 // where it sets the target's options.
 func (ts *traceStart) toExec(pid int) error {
 	for {
-		_, ws, err := ptrace.Wait(pid)
+		ws, err := ptrace.WaitStop(pid)
 		if err != nil {
 			return err
-		}
-		if ws.Exited() || ws.Signaled() {
-			return &ptrace.ExitError{Pid: pid, Status: ws}
-		}
-		if !ws.Stopped() {
-			continue
 		}
 		sig := 0
 		switch ev := ptrace.Event(ws); {
@@ -166,16 +158,6 @@ func (ts *traceStart) toExec(pid int) error {
 		}
 		if err := unix.PtraceCont(pid, sig); err != nil {
 			return fmt.Errorf("resume the helper: %w", err)
-		}
-	}
-}
-
-// reap waits for pid's end, taking every stop on the way (it was killed).
-func reap(pid int) {
-	for {
-		_, ws, err := ptrace.Wait(pid)
-		if err != nil || ws.Exited() || ws.Signaled() {
-			return
 		}
 	}
 }
