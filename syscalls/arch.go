@@ -8,7 +8,6 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 )
 
 // Arch is one syscall ABI that a seccomp filter can meet: the pair
@@ -28,11 +27,7 @@ type Arch struct {
 	aliases    []string // other accepted names
 	constArch  string   // x/sys GOARCH whose constants Const uses
 	constExact bool     // constArch's constants are this ABI's own
-	table      []Syscall
-
-	once   sync.Once
-	byName map[string]uint32
-	byNr   map[uint32]string
+	table      sysTable // generated, sorted by number; see table.go
 }
 
 // Syscall is one system call of an ABI.
@@ -136,36 +131,24 @@ func (a *Arch) ByteOrder() ByteOrder {
 	return binary.LittleEndian
 }
 
-func (a *Arch) index() {
-	a.once.Do(func() {
-		a.byName = make(map[string]uint32, len(a.table))
-		a.byNr = make(map[uint32]string, len(a.table))
-		for _, s := range a.table {
-			a.byName[s.Name] = s.Nr
-			a.byNr[s.Nr] = s.Name
-		}
-	})
-}
-
 // Lookup returns the number of the named syscall on a (NrBase included),
 // and false when the ABI does not have it.
+//
+// It is a binary search of a table sorted when it was generated: it builds
+// nothing, so even the first call is cheap.
 func (a *Arch) Lookup(name string) (nr uint32, ok bool) {
-	a.index()
-	nr, ok = a.byName[name]
-	return nr, ok
+	return a.table.lookup(name)
 }
 
 // SyscallName returns the name of syscall number nr on a (NrBase included).
 // (A method Name would clash with the field.)
 func (a *Arch) SyscallName(nr uint32) (string, bool) {
-	a.index()
-	name, ok := a.byNr[nr]
-	return name, ok
+	return a.table.syscallName(nr)
 }
 
 // Syscalls returns a's syscalls sorted by number. The slice is a copy.
 func (a *Arch) Syscalls() []Syscall {
-	return append([]Syscall(nil), a.table...)
+	return a.table.syscalls()
 }
 
 // Exists reports whether a syscall of that name exists on any ABI.

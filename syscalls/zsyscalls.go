@@ -76,7290 +76,10970 @@ var SHEB = &Arch{Name: "sheb", Audit: 0x2a, NrBase: 0x0, BigEndian: true, Bits: 
 // arches is every ABI, in a stable order.
 var arches = []*Arch{X86_64, I386, X32, AArch64, ARM, RISCV64, PPC64LE, PPC64, PPC, S390X, S390, MIPS, MIPSEL, MIPS64, MIPSEL64, MIPS64N32, MIPSEL64N32, LoongArch64, M68K, PARISC, PARISC64, SH, SHEB}
 
-// sys_x86_64 lists the 385 syscalls of x86_64 by number.
-var sys_x86_64 = []Syscall{
-	{"read", 0},
-	{"write", 1},
-	{"open", 2},
-	{"close", 3},
-	{"stat", 4},
-	{"fstat", 5},
-	{"lstat", 6},
-	{"poll", 7},
-	{"lseek", 8},
-	{"mmap", 9},
-	{"mprotect", 10},
-	{"munmap", 11},
-	{"brk", 12},
-	{"rt_sigaction", 13},
-	{"rt_sigprocmask", 14},
-	{"rt_sigreturn", 15},
-	{"ioctl", 16},
-	{"pread64", 17},
-	{"pwrite64", 18},
-	{"readv", 19},
-	{"writev", 20},
-	{"access", 21},
-	{"pipe", 22},
-	{"select", 23},
-	{"sched_yield", 24},
-	{"mremap", 25},
-	{"msync", 26},
-	{"mincore", 27},
-	{"madvise", 28},
-	{"shmget", 29},
-	{"shmat", 30},
-	{"shmctl", 31},
-	{"dup", 32},
-	{"dup2", 33},
-	{"pause", 34},
-	{"nanosleep", 35},
-	{"getitimer", 36},
-	{"alarm", 37},
-	{"setitimer", 38},
-	{"getpid", 39},
-	{"sendfile", 40},
-	{"socket", 41},
-	{"connect", 42},
-	{"accept", 43},
-	{"sendto", 44},
-	{"recvfrom", 45},
-	{"sendmsg", 46},
-	{"recvmsg", 47},
-	{"shutdown", 48},
-	{"bind", 49},
-	{"listen", 50},
-	{"getsockname", 51},
-	{"getpeername", 52},
-	{"socketpair", 53},
-	{"setsockopt", 54},
-	{"getsockopt", 55},
-	{"clone", 56},
-	{"fork", 57},
-	{"vfork", 58},
-	{"execve", 59},
-	{"exit", 60},
-	{"wait4", 61},
-	{"kill", 62},
-	{"uname", 63},
-	{"semget", 64},
-	{"semop", 65},
-	{"semctl", 66},
-	{"shmdt", 67},
-	{"msgget", 68},
-	{"msgsnd", 69},
-	{"msgrcv", 70},
-	{"msgctl", 71},
-	{"fcntl", 72},
-	{"flock", 73},
-	{"fsync", 74},
-	{"fdatasync", 75},
-	{"truncate", 76},
-	{"ftruncate", 77},
-	{"getdents", 78},
-	{"getcwd", 79},
-	{"chdir", 80},
-	{"fchdir", 81},
-	{"rename", 82},
-	{"mkdir", 83},
-	{"rmdir", 84},
-	{"creat", 85},
-	{"link", 86},
-	{"unlink", 87},
-	{"symlink", 88},
-	{"readlink", 89},
-	{"chmod", 90},
-	{"fchmod", 91},
-	{"chown", 92},
-	{"fchown", 93},
-	{"lchown", 94},
-	{"umask", 95},
-	{"gettimeofday", 96},
-	{"getrlimit", 97},
-	{"getrusage", 98},
-	{"sysinfo", 99},
-	{"times", 100},
-	{"ptrace", 101},
-	{"getuid", 102},
-	{"syslog", 103},
-	{"getgid", 104},
-	{"setuid", 105},
-	{"setgid", 106},
-	{"geteuid", 107},
-	{"getegid", 108},
-	{"setpgid", 109},
-	{"getppid", 110},
-	{"getpgrp", 111},
-	{"setsid", 112},
-	{"setreuid", 113},
-	{"setregid", 114},
-	{"getgroups", 115},
-	{"setgroups", 116},
-	{"setresuid", 117},
-	{"getresuid", 118},
-	{"setresgid", 119},
-	{"getresgid", 120},
-	{"getpgid", 121},
-	{"setfsuid", 122},
-	{"setfsgid", 123},
-	{"getsid", 124},
-	{"capget", 125},
-	{"capset", 126},
-	{"rt_sigpending", 127},
-	{"rt_sigtimedwait", 128},
-	{"rt_sigqueueinfo", 129},
-	{"rt_sigsuspend", 130},
-	{"sigaltstack", 131},
-	{"utime", 132},
-	{"mknod", 133},
-	{"uselib", 134},
-	{"personality", 135},
-	{"ustat", 136},
-	{"statfs", 137},
-	{"fstatfs", 138},
-	{"sysfs", 139},
-	{"getpriority", 140},
-	{"setpriority", 141},
-	{"sched_setparam", 142},
-	{"sched_getparam", 143},
-	{"sched_setscheduler", 144},
-	{"sched_getscheduler", 145},
-	{"sched_get_priority_max", 146},
-	{"sched_get_priority_min", 147},
-	{"sched_rr_get_interval", 148},
-	{"mlock", 149},
-	{"munlock", 150},
-	{"mlockall", 151},
-	{"munlockall", 152},
-	{"vhangup", 153},
-	{"modify_ldt", 154},
-	{"pivot_root", 155},
-	{"_sysctl", 156},
-	{"prctl", 157},
-	{"arch_prctl", 158},
-	{"adjtimex", 159},
-	{"setrlimit", 160},
-	{"chroot", 161},
-	{"sync", 162},
-	{"acct", 163},
-	{"settimeofday", 164},
-	{"mount", 165},
-	{"umount2", 166},
-	{"swapon", 167},
-	{"swapoff", 168},
-	{"reboot", 169},
-	{"sethostname", 170},
-	{"setdomainname", 171},
-	{"iopl", 172},
-	{"ioperm", 173},
-	{"create_module", 174},
-	{"init_module", 175},
-	{"delete_module", 176},
-	{"get_kernel_syms", 177},
-	{"query_module", 178},
-	{"quotactl", 179},
-	{"nfsservctl", 180},
-	{"getpmsg", 181},
-	{"putpmsg", 182},
-	{"afs_syscall", 183},
-	{"tuxcall", 184},
-	{"security", 185},
-	{"gettid", 186},
-	{"readahead", 187},
-	{"setxattr", 188},
-	{"lsetxattr", 189},
-	{"fsetxattr", 190},
-	{"getxattr", 191},
-	{"lgetxattr", 192},
-	{"fgetxattr", 193},
-	{"listxattr", 194},
-	{"llistxattr", 195},
-	{"flistxattr", 196},
-	{"removexattr", 197},
-	{"lremovexattr", 198},
-	{"fremovexattr", 199},
-	{"tkill", 200},
-	{"time", 201},
-	{"futex", 202},
-	{"sched_setaffinity", 203},
-	{"sched_getaffinity", 204},
-	{"set_thread_area", 205},
-	{"io_setup", 206},
-	{"io_destroy", 207},
-	{"io_getevents", 208},
-	{"io_submit", 209},
-	{"io_cancel", 210},
-	{"get_thread_area", 211},
-	{"lookup_dcookie", 212},
-	{"epoll_create", 213},
-	{"epoll_ctl_old", 214},
-	{"epoll_wait_old", 215},
-	{"remap_file_pages", 216},
-	{"getdents64", 217},
-	{"set_tid_address", 218},
-	{"restart_syscall", 219},
-	{"semtimedop", 220},
-	{"fadvise64", 221},
-	{"timer_create", 222},
-	{"timer_settime", 223},
-	{"timer_gettime", 224},
-	{"timer_getoverrun", 225},
-	{"timer_delete", 226},
-	{"clock_settime", 227},
-	{"clock_gettime", 228},
-	{"clock_getres", 229},
-	{"clock_nanosleep", 230},
-	{"exit_group", 231},
-	{"epoll_wait", 232},
-	{"epoll_ctl", 233},
-	{"tgkill", 234},
-	{"utimes", 235},
-	{"vserver", 236},
-	{"mbind", 237},
-	{"set_mempolicy", 238},
-	{"get_mempolicy", 239},
-	{"mq_open", 240},
-	{"mq_unlink", 241},
-	{"mq_timedsend", 242},
-	{"mq_timedreceive", 243},
-	{"mq_notify", 244},
-	{"mq_getsetattr", 245},
-	{"kexec_load", 246},
-	{"waitid", 247},
-	{"add_key", 248},
-	{"request_key", 249},
-	{"keyctl", 250},
-	{"ioprio_set", 251},
-	{"ioprio_get", 252},
-	{"inotify_init", 253},
-	{"inotify_add_watch", 254},
-	{"inotify_rm_watch", 255},
-	{"migrate_pages", 256},
-	{"openat", 257},
-	{"mkdirat", 258},
-	{"mknodat", 259},
-	{"fchownat", 260},
-	{"futimesat", 261},
-	{"newfstatat", 262},
-	{"unlinkat", 263},
-	{"renameat", 264},
-	{"linkat", 265},
-	{"symlinkat", 266},
-	{"readlinkat", 267},
-	{"fchmodat", 268},
-	{"faccessat", 269},
-	{"pselect6", 270},
-	{"ppoll", 271},
-	{"unshare", 272},
-	{"set_robust_list", 273},
-	{"get_robust_list", 274},
-	{"splice", 275},
-	{"tee", 276},
-	{"sync_file_range", 277},
-	{"vmsplice", 278},
-	{"move_pages", 279},
-	{"utimensat", 280},
-	{"epoll_pwait", 281},
-	{"signalfd", 282},
-	{"timerfd_create", 283},
-	{"eventfd", 284},
-	{"fallocate", 285},
-	{"timerfd_settime", 286},
-	{"timerfd_gettime", 287},
-	{"accept4", 288},
-	{"signalfd4", 289},
-	{"eventfd2", 290},
-	{"epoll_create1", 291},
-	{"dup3", 292},
-	{"pipe2", 293},
-	{"inotify_init1", 294},
-	{"preadv", 295},
-	{"pwritev", 296},
-	{"rt_tgsigqueueinfo", 297},
-	{"perf_event_open", 298},
-	{"recvmmsg", 299},
-	{"fanotify_init", 300},
-	{"fanotify_mark", 301},
-	{"prlimit64", 302},
-	{"name_to_handle_at", 303},
-	{"open_by_handle_at", 304},
-	{"clock_adjtime", 305},
-	{"syncfs", 306},
-	{"sendmmsg", 307},
-	{"setns", 308},
-	{"getcpu", 309},
-	{"process_vm_readv", 310},
-	{"process_vm_writev", 311},
-	{"kcmp", 312},
-	{"finit_module", 313},
-	{"sched_setattr", 314},
-	{"sched_getattr", 315},
-	{"renameat2", 316},
-	{"seccomp", 317},
-	{"getrandom", 318},
-	{"memfd_create", 319},
-	{"kexec_file_load", 320},
-	{"bpf", 321},
-	{"execveat", 322},
-	{"userfaultfd", 323},
-	{"membarrier", 324},
-	{"mlock2", 325},
-	{"copy_file_range", 326},
-	{"preadv2", 327},
-	{"pwritev2", 328},
-	{"pkey_mprotect", 329},
-	{"pkey_alloc", 330},
-	{"pkey_free", 331},
-	{"statx", 332},
-	{"io_pgetevents", 333},
-	{"rseq", 334},
-	{"uretprobe", 335},
-	{"uprobe", 336},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_x86_64 holds the 385 syscalls of x86_64 by number, packed as sysTable describes.
+const sys_x86_64 sysTable = "\x81\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00" +
+	"\x70\x00\x00\x00\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00" +
+	"\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00" +
+	"\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00" +
+	"\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00" +
+	"\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00" +
+	"\xdc\x00\x00\x00\xdd\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00" +
+	"\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00" +
+	"\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00" +
+	"\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00" +
+	"\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00" +
+	"\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00" +
+	"\xf4\x00\x00\x00\xf5\x00\x00\x00\xf6\x00\x00\x00\xf7\x00\x00\x00" +
+	"\xf8\x00\x00\x00\xf9\x00\x00\x00\xfa\x00\x00\x00\xfb\x00\x00\x00" +
+	"\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00\xff\x00\x00\x00" +
+	"\x00\x01\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00\x03\x01\x00\x00" +
+	"\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00\x07\x01\x00\x00" +
+	"\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00" +
+	"\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00" +
+	"\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00" +
+	"\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00" +
+	"\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00" +
+	"\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00" +
+	"\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00" +
+	"\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00\x2f\x01\x00\x00" +
+	"\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00" +
+	"\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00" +
+	"\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00" +
+	"\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00" +
+	"\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00" +
+	"\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00" +
+	"\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00" +
+	"\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00" +
+	"\x50\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00" +
+	"\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00" +
+	"\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00" +
+	"\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xbf\x01\x00\x00\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00" +
+	"\xc3\x01\x00\x00\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00" +
+	"\xc7\x01\x00\x00\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00" +
+	"\xcb\x01\x00\x00\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00" +
+	"\xcf\x01\x00\x00\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00" +
+	"\xd3\x01\x00\x00\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00" +
+	"\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x04\x00\x09\x00\x0d\x00\x12\x00\x16\x00\x1b\x00\x20\x00\x24\x00" +
+	"\x29\x00\x2d\x00\x35\x00\x3b\x00\x3e\x00\x4a\x00\x58\x00\x64\x00" +
+	"\x69\x00\x70\x00\x78\x00\x7d\x00\x83\x00\x89\x00\x8d\x00\x93\x00" +
+	"\x9e\x00\xa4\x00\xa9\x00\xb0\x00\xb7\x00\xbd\x00\xc2\x00\xc8\x00" +
+	"\xcb\x00\xcf\x00\xd4\x00\xdd\x00\xe6\x00\xeb\x00\xf4\x00\xfa\x00" +
+	"\x02\x01\x08\x01\x0f\x01\x15\x01\x1b\x01\x23\x01\x2a\x01\x31\x01" +
+	"\x39\x01\x3d\x01\x43\x01\x4e\x01\x59\x01\x63\x01\x6d\x01\x77\x01" +
+	"\x7c\x01\x80\x01\x85\x01\x8b\x01\x8f\x01\x94\x01\x98\x01\x9d\x01" +
+	"\xa3\x01\xa8\x01\xae\x01\xb3\x01\xb9\x01\xbf\x01\xc5\x01\xcb\x01" +
+	"\xd0\x01\xd5\x01\xda\x01\xe3\x01\xeb\x01\xf4\x01\xfc\x01\x02\x02" +
+	"\x07\x02\x0d\x02\x13\x02\x18\x02\x1d\x02\x22\x02\x26\x02\x2c\x02" +
+	"\x33\x02\x3b\x02\x40\x02\x46\x02\x4b\x02\x51\x02\x57\x02\x5c\x02" +
+	"\x68\x02\x71\x02\x7a\x02\x81\x02\x86\x02\x8c\x02\x92\x02\x98\x02" +
+	"\x9e\x02\xa4\x02\xaa\x02\xb1\x02\xb8\x02\xbf\x02\xc6\x02\xcd\x02" +
+	"\xd3\x02\xdb\x02\xe3\x02\xec\x02\xf5\x02\xfe\x02\x07\x03\x10\x03" +
+	"\x19\x03\x20\x03\x28\x03\x30\x03\x36\x03\x3c\x03\x42\x03\x4f\x03" +
+	"\x5e\x03\x6d\x03\x7a\x03\x85\x03\x8a\x03\x8f\x03\x95\x03\xa0\x03" +
+	"\xa5\x03\xab\x03\xb2\x03\xb7\x03\xc2\x03\xcd\x03\xdb\x03\xe9\x03" +
+	"\xfb\x03\x0d\x04\x23\x04\x39\x04\x4e\x04\x53\x04\x5a\x04\x62\x04" +
+	"\x6c\x04\x73\x04\x7d\x04\x87\x04\x8e\x04\x93\x04\x9d\x04\xa5\x04" +
+	"\xae\x04\xb4\x04\xb8\x04\xbc\x04\xc8\x04\xcd\x04\xd4\x04\xda\x04" +
+	"\xe1\x04\xe7\x04\xf2\x04\xff\x04\x03\x05\x09\x05\x16\x05\x21\x05" +
+	"\x2e\x05\x3d\x05\x49\x05\x51\x05\x5b\x05\x62\x05\x69\x05\x74\x05" +
+	"\x7b\x05\x83\x05\x89\x05\x92\x05\x9a\x05\xa3\x05\xac\x05\xb4\x05" +
+	"\xbd\x05\xc6\x05\xcf\x05\xd9\x05\xe3\x05\xee\x05\xfa\x05\x06\x06" +
+	"\x0b\x06\x0f\x06\x14\x06\x25\x06\x36\x06\x45\x06\x4d\x06\x57\x06" +
+	"\x63\x06\x6c\x06\x75\x06\x84\x06\x92\x06\x9e\x06\xab\x06\xb9\x06" +
+	"\xc9\x06\xd3\x06\xe2\x06\xf1\x06\xfb\x06\x04\x07\x10\x07\x1d\x07" +
+	"\x2a\x07\x3a\x07\x46\x07\x53\x07\x60\x07\x6c\x07\x7b\x07\x85\x07" +
+	"\x8f\x07\x98\x07\x9e\x07\xa4\x07\xab\x07\xb0\x07\xbd\x07\xca\x07" +
+	"\xd1\x07\xda\x07\xe6\x07\xf5\x07\xfe\x07\x0b\x08\x15\x08\x1b\x08" +
+	"\x22\x08\x2d\x08\x33\x08\x3d\x08\x47\x08\x53\x08\x64\x08\x74\x08" +
+	"\x81\x08\x87\x08\x8e\x08\x95\x08\x9d\x08\xa6\x08\xb0\x08\xb8\x08" +
+	"\xc0\x08\xc6\x08\xcf\x08\xd9\x08\xe1\x08\xea\x08\xf2\x08\xf7\x08" +
+	"\xfe\x08\x0d\x09\x1c\x09\x22\x09\x25\x09\x34\x09\x3c\x09\x46\x09" +
+	"\x4f\x09\x5a\x09\x62\x09\x70\x09\x77\x09\x80\x09\x8f\x09\x9e\x09" +
+	"\xa5\x09\xae\x09\xb6\x09\xc3\x09\xc7\x09\xcc\x09\xd9\x09\xdf\x09" +
+	"\xe6\x09\xf7\x09\x06\x0a\x0e\x0a\x1b\x0a\x28\x0a\x31\x0a\x42\x0a" +
+	"\x53\x0a\x60\x0a\x66\x0a\x6e\x0a\x73\x0a\x79\x0a\x89\x0a\x9a\x0a" +
+	"\x9e\x0a\xaa\x0a\xb7\x0a\xc4\x0a\xcd\x0a\xd4\x0a\xdd\x0a\xe9\x0a" +
+	"\xf8\x0a\xfb\x0a\x03\x0b\x0e\x0b\x18\x0b\x1e\x0b\x2d\x0b\x34\x0b" +
+	"\x3c\x0b\x49\x0b\x53\x0b\x5c\x0b\x61\x0b\x6e\x0b\x72\x0b\x7b\x0b" +
+	"\x81\x0b\x92\x0b\xa0\x0b\xae\x0b\xbf\x0b\xc8\x0b\xd2\x0b\xd8\x0b" +
+	"\xe0\x0b\xe7\x0b\xed\x0b\xf7\x0b\xfd\x0b\x08\x0c\x0f\x0c\x1a\x0c" +
+	"\x24\x0c\x33\x0c\x3f\x0c\x4c\x0c\x57\x0c\x6e\x0c\x7f\x0c\x95\x0c" +
+	"\xa1\x0c\xb1\x0c\xbc\x0c\xd3\x0c\xdc\x0c\xe5\x0c\xf5\x0c\xff\x0c" +
+	"\x09\x0d\x16\x0d\x1f\x0d\x28\x0d\x39\x0d\x4a\x0d\x5a\x0d\x5f\x0d" +
+	"\x69\x0d\x73\x0d\x7e\x0d\x8b\x0d\x99\x0d\xa5\x0d\xb1\x0d\xb7\x0d" +
+	"\xc7\x0d" +
+	// name order
+	"\x9c\x00\x2b\x00\x20\x01\x15\x00\xa3\x00\xf8\x00\x9f\x00\xb7\x00" +
+	"\x25\x00\x9e\x00\x31\x00\x41\x01\x0c\x00\x6c\x01\x7d\x00\x7e\x00" +
+	"\x50\x00\x5a\x00\x5c\x00\xa1\x00\x31\x01\xe5\x00\xe4\x00\xe6\x00" +
+	"\xe3\x00\x38\x00\x5c\x01\x03\x00\x5d\x01\x2a\x00\x46\x01\x55\x00" +
+	"\xae\x00\xb0\x00\x20\x00\x21\x00\x24\x01\xd5\x00\x23\x01\xe9\x00" +
+	"\xd6\x00\x19\x01\x62\x01\xe8\x00\xd7\x00\x1c\x01\x22\x01\x3b\x00" +
+	"\x42\x01\x3c\x00\xe7\x00\x0d\x01\x60\x01\xdd\x00\x1d\x01\x2c\x01" +
+	"\x2d\x01\x51\x00\x5b\x00\x0c\x01\x6d\x01\x5d\x00\x04\x01\x48\x00" +
+	"\x4b\x00\xc1\x00\x7d\x01\x7e\x01\x39\x01\xc4\x00\x49\x00\x39\x00" +
+	"\xc7\x00\x58\x01\xbe\x00\x59\x01\x57\x01\x5a\x01\x05\x00\x8a\x00" +
+	"\x4a\x00\x4d\x00\xca\x00\x71\x01\x70\x01\x6a\x01\x6f\x01\x05\x01" +
+	"\xb1\x00\xef\x00\x12\x01\xd3\x00\x35\x01\x4f\x00\x4e\x00\xd9\x00" +
+	"\x6c\x00\x6b\x00\x68\x00\x73\x00\x24\x00\x34\x00\x79\x00\x6f\x00" +
+	"\x27\x00\xb5\x00\x6e\x00\x8c\x00\x3e\x01\x78\x00\x76\x00\x61\x00" +
+	"\x62\x00\x7c\x00\x33\x00\x37\x00\xba\x00\x60\x00\x66\x00\xbf\x00" +
+	"\x79\x01\xaf\x00\xfe\x00\xfd\x00\x26\x01\xff\x00\xd2\x00\xcf\x00" +
+	"\xd0\x00\x4d\x01\xce\x00\xd1\x00\x53\x01\x54\x01\x52\x01\x10\x00" +
+	"\xad\x00\xac\x00\xfc\x00\xfb\x00\x38\x01\x40\x01\xf6\x00\xfa\x00" +
+	"\x3e\x00\x66\x01\x65\x01\x67\x01\x5e\x00\xc0\x00\x56\x00\x09\x01" +
+	"\x32\x00\x73\x01\x7f\x01\xc2\x00\x7a\x01\xc3\x00\xd4\x00\xc6\x00" +
+	"\x08\x00\xbd\x00\x74\x01\x76\x01\x75\x01\x06\x00\x1c\x00\x6e\x01" +
+	"\xed\x00\x44\x01\x3f\x01\x68\x01\x00\x01\x1b\x00\x53\x00\x02\x01" +
+	"\x85\x00\x03\x01\x95\x00\x45\x01\x97\x00\x09\x00\x9a\x00\xa5\x00" +
+	"\x63\x01\x56\x01\x17\x01\x0a\x00\xf5\x00\xf4\x00\xf0\x00\xf3\x00" +
+	"\xf2\x00\xf1\x00\x19\x00\x77\x01\x47\x00\x44\x00\x46\x00\x45\x00" +
+	"\x1a\x00\x96\x00\x98\x00\x0b\x00\x2f\x01\x23\x00\x06\x01\xb4\x00" +
+	"\x02\x00\x30\x01\x55\x01\x7c\x01\x01\x01\x5e\x01\x22\x00\x2a\x01" +
+	"\x87\x00\x5f\x01\x5b\x01\x51\x01\x16\x00\x25\x01\x9b\x00\x4a\x01" +
+	"\x4b\x01\x49\x01\x07\x00\x0f\x01\x9d\x00\x11\x00\x27\x01\x47\x01" +
+	"\x2e\x01\x61\x01\x69\x01\x36\x01\x37\x01\x0e\x01\x65\x00\xb6\x00" +
+	"\x12\x00\x28\x01\x48\x01\xb2\x00\xb3\x00\x64\x01\x00\x00\xbb\x00" +
+	"\x59\x00\x0b\x01\x13\x00\xa9\x00\x2d\x00\x2b\x01\x2f\x00\xd8\x00" +
+	"\xc5\x00\x7b\x01\x52\x00\x08\x01\x3c\x01\xf9\x00\xdb\x00\x54\x00" +
+	"\x4e\x01\x80\x01\x0d\x00\x7f\x00\x0e\x00\x81\x00\x0f\x00\x82\x00" +
+	"\x80\x00\x29\x01\x92\x00\x93\x00\xcc\x00\x3b\x01\x8f\x00\x91\x00" +
+	"\x94\x00\xcb\x00\x3a\x01\x8e\x00\x90\x00\x18\x00\x3d\x01\xb9\x00" +
+	"\x17\x00\x42\x00\x40\x00\x41\x00\xdc\x00\x28\x00\x33\x01\x2e\x00" +
+	"\x2c\x00\xee\x00\x6b\x01\x11\x01\xcd\x00\xda\x00\xab\x00\x7b\x00" +
+	"\x7a\x00\x6a\x00\x74\x00\xaa\x00\x26\x00\x34\x01\x6d\x00\x8d\x00" +
+	"\x72\x00\x77\x00\x75\x00\x71\x00\xa0\x00\x70\x00\x36\x00\xa4\x00" +
+	"\x69\x00\xbc\x00\x78\x01\x1e\x00\x1f\x00\x43\x00\x1d\x00\x30\x00" +
+	"\x83\x00\x1a\x01\x21\x01\x29\x00\x35\x00\x13\x01\x04\x00\x89\x00" +
+	"\x72\x01\x4c\x01\xa8\x00\xa7\x00\x58\x00\x0a\x01\xa2\x00\x15\x01" +
+	"\x32\x01\x8b\x00\x63\x00\x67\x00\x14\x01\xea\x00\xc9\x00\xde\x00" +
+	"\xe2\x00\xe1\x00\xe0\x00\xdf\x00\x1b\x01\x1f\x01\x1e\x01\x64\x00" +
+	"\xc8\x00\x4c\x00\xb8\x00\x5f\x00\xa6\x00\x3f\x00\x57\x00\x07\x01" +
+	"\x10\x01\x50\x01\x4f\x01\x86\x00\x43\x01\x88\x00\x84\x00\x18\x01" +
+	"\xeb\x00\x3a\x00\x99\x00\x16\x01\xec\x00\x3d\x00\xf7\x00\x01\x00" +
+	"\x14\x00" +
+	// names
+	"read" + // 0
+	"write" + // 1
+	"open" + // 2
+	"close" + // 3
+	"stat" + // 4
+	"fstat" + // 5
+	"lstat" + // 6
+	"poll" + // 7
+	"lseek" + // 8
+	"mmap" + // 9
+	"mprotect" + // 10
+	"munmap" + // 11
+	"brk" + // 12
+	"rt_sigaction" + // 13
+	"rt_sigprocmask" + // 14
+	"rt_sigreturn" + // 15
+	"ioctl" + // 16
+	"pread64" + // 17
+	"pwrite64" + // 18
+	"readv" + // 19
+	"writev" + // 20
+	"access" + // 21
+	"pipe" + // 22
+	"select" + // 23
+	"sched_yield" + // 24
+	"mremap" + // 25
+	"msync" + // 26
+	"mincore" + // 27
+	"madvise" + // 28
+	"shmget" + // 29
+	"shmat" + // 30
+	"shmctl" + // 31
+	"dup" + // 32
+	"dup2" + // 33
+	"pause" + // 34
+	"nanosleep" + // 35
+	"getitimer" + // 36
+	"alarm" + // 37
+	"setitimer" + // 38
+	"getpid" + // 39
+	"sendfile" + // 40
+	"socket" + // 41
+	"connect" + // 42
+	"accept" + // 43
+	"sendto" + // 44
+	"recvfrom" + // 45
+	"sendmsg" + // 46
+	"recvmsg" + // 47
+	"shutdown" + // 48
+	"bind" + // 49
+	"listen" + // 50
+	"getsockname" + // 51
+	"getpeername" + // 52
+	"socketpair" + // 53
+	"setsockopt" + // 54
+	"getsockopt" + // 55
+	"clone" + // 56
+	"fork" + // 57
+	"vfork" + // 58
+	"execve" + // 59
+	"exit" + // 60
+	"wait4" + // 61
+	"kill" + // 62
+	"uname" + // 63
+	"semget" + // 64
+	"semop" + // 65
+	"semctl" + // 66
+	"shmdt" + // 67
+	"msgget" + // 68
+	"msgsnd" + // 69
+	"msgrcv" + // 70
+	"msgctl" + // 71
+	"fcntl" + // 72
+	"flock" + // 73
+	"fsync" + // 74
+	"fdatasync" + // 75
+	"truncate" + // 76
+	"ftruncate" + // 77
+	"getdents" + // 78
+	"getcwd" + // 79
+	"chdir" + // 80
+	"fchdir" + // 81
+	"rename" + // 82
+	"mkdir" + // 83
+	"rmdir" + // 84
+	"creat" + // 85
+	"link" + // 86
+	"unlink" + // 87
+	"symlink" + // 88
+	"readlink" + // 89
+	"chmod" + // 90
+	"fchmod" + // 91
+	"chown" + // 92
+	"fchown" + // 93
+	"lchown" + // 94
+	"umask" + // 95
+	"gettimeofday" + // 96
+	"getrlimit" + // 97
+	"getrusage" + // 98
+	"sysinfo" + // 99
+	"times" + // 100
+	"ptrace" + // 101
+	"getuid" + // 102
+	"syslog" + // 103
+	"getgid" + // 104
+	"setuid" + // 105
+	"setgid" + // 106
+	"geteuid" + // 107
+	"getegid" + // 108
+	"setpgid" + // 109
+	"getppid" + // 110
+	"getpgrp" + // 111
+	"setsid" + // 112
+	"setreuid" + // 113
+	"setregid" + // 114
+	"getgroups" + // 115
+	"setgroups" + // 116
+	"setresuid" + // 117
+	"getresuid" + // 118
+	"setresgid" + // 119
+	"getresgid" + // 120
+	"getpgid" + // 121
+	"setfsuid" + // 122
+	"setfsgid" + // 123
+	"getsid" + // 124
+	"capget" + // 125
+	"capset" + // 126
+	"rt_sigpending" + // 127
+	"rt_sigtimedwait" + // 128
+	"rt_sigqueueinfo" + // 129
+	"rt_sigsuspend" + // 130
+	"sigaltstack" + // 131
+	"utime" + // 132
+	"mknod" + // 133
+	"uselib" + // 134
+	"personality" + // 135
+	"ustat" + // 136
+	"statfs" + // 137
+	"fstatfs" + // 138
+	"sysfs" + // 139
+	"getpriority" + // 140
+	"setpriority" + // 141
+	"sched_setparam" + // 142
+	"sched_getparam" + // 143
+	"sched_setscheduler" + // 144
+	"sched_getscheduler" + // 145
+	"sched_get_priority_max" + // 146
+	"sched_get_priority_min" + // 147
+	"sched_rr_get_interval" + // 148
+	"mlock" + // 149
+	"munlock" + // 150
+	"mlockall" + // 151
+	"munlockall" + // 152
+	"vhangup" + // 153
+	"modify_ldt" + // 154
+	"pivot_root" + // 155
+	"_sysctl" + // 156
+	"prctl" + // 157
+	"arch_prctl" + // 158
+	"adjtimex" + // 159
+	"setrlimit" + // 160
+	"chroot" + // 161
+	"sync" + // 162
+	"acct" + // 163
+	"settimeofday" + // 164
+	"mount" + // 165
+	"umount2" + // 166
+	"swapon" + // 167
+	"swapoff" + // 168
+	"reboot" + // 169
+	"sethostname" + // 170
+	"setdomainname" + // 171
+	"iopl" + // 172
+	"ioperm" + // 173
+	"create_module" + // 174
+	"init_module" + // 175
+	"delete_module" + // 176
+	"get_kernel_syms" + // 177
+	"query_module" + // 178
+	"quotactl" + // 179
+	"nfsservctl" + // 180
+	"getpmsg" + // 181
+	"putpmsg" + // 182
+	"afs_syscall" + // 183
+	"tuxcall" + // 184
+	"security" + // 185
+	"gettid" + // 186
+	"readahead" + // 187
+	"setxattr" + // 188
+	"lsetxattr" + // 189
+	"fsetxattr" + // 190
+	"getxattr" + // 191
+	"lgetxattr" + // 192
+	"fgetxattr" + // 193
+	"listxattr" + // 194
+	"llistxattr" + // 195
+	"flistxattr" + // 196
+	"removexattr" + // 197
+	"lremovexattr" + // 198
+	"fremovexattr" + // 199
+	"tkill" + // 200
+	"time" + // 201
+	"futex" + // 202
+	"sched_setaffinity" + // 203
+	"sched_getaffinity" + // 204
+	"set_thread_area" + // 205
+	"io_setup" + // 206
+	"io_destroy" + // 207
+	"io_getevents" + // 208
+	"io_submit" + // 209
+	"io_cancel" + // 210
+	"get_thread_area" + // 211
+	"lookup_dcookie" + // 212
+	"epoll_create" + // 213
+	"epoll_ctl_old" + // 214
+	"epoll_wait_old" + // 215
+	"remap_file_pages" + // 216
+	"getdents64" + // 217
+	"set_tid_address" + // 218
+	"restart_syscall" + // 219
+	"semtimedop" + // 220
+	"fadvise64" + // 221
+	"timer_create" + // 222
+	"timer_settime" + // 223
+	"timer_gettime" + // 224
+	"timer_getoverrun" + // 225
+	"timer_delete" + // 226
+	"clock_settime" + // 227
+	"clock_gettime" + // 228
+	"clock_getres" + // 229
+	"clock_nanosleep" + // 230
+	"exit_group" + // 231
+	"epoll_wait" + // 232
+	"epoll_ctl" + // 233
+	"tgkill" + // 234
+	"utimes" + // 235
+	"vserver" + // 236
+	"mbind" + // 237
+	"set_mempolicy" + // 238
+	"get_mempolicy" + // 239
+	"mq_open" + // 240
+	"mq_unlink" + // 241
+	"mq_timedsend" + // 242
+	"mq_timedreceive" + // 243
+	"mq_notify" + // 244
+	"mq_getsetattr" + // 245
+	"kexec_load" + // 246
+	"waitid" + // 247
+	"add_key" + // 248
+	"request_key" + // 249
+	"keyctl" + // 250
+	"ioprio_set" + // 251
+	"ioprio_get" + // 252
+	"inotify_init" + // 253
+	"inotify_add_watch" + // 254
+	"inotify_rm_watch" + // 255
+	"migrate_pages" + // 256
+	"openat" + // 257
+	"mkdirat" + // 258
+	"mknodat" + // 259
+	"fchownat" + // 260
+	"futimesat" + // 261
+	"newfstatat" + // 262
+	"unlinkat" + // 263
+	"renameat" + // 264
+	"linkat" + // 265
+	"symlinkat" + // 266
+	"readlinkat" + // 267
+	"fchmodat" + // 268
+	"faccessat" + // 269
+	"pselect6" + // 270
+	"ppoll" + // 271
+	"unshare" + // 272
+	"set_robust_list" + // 273
+	"get_robust_list" + // 274
+	"splice" + // 275
+	"tee" + // 276
+	"sync_file_range" + // 277
+	"vmsplice" + // 278
+	"move_pages" + // 279
+	"utimensat" + // 280
+	"epoll_pwait" + // 281
+	"signalfd" + // 282
+	"timerfd_create" + // 283
+	"eventfd" + // 284
+	"fallocate" + // 285
+	"timerfd_settime" + // 286
+	"timerfd_gettime" + // 287
+	"accept4" + // 288
+	"signalfd4" + // 289
+	"eventfd2" + // 290
+	"epoll_create1" + // 291
+	"dup3" + // 292
+	"pipe2" + // 293
+	"inotify_init1" + // 294
+	"preadv" + // 295
+	"pwritev" + // 296
+	"rt_tgsigqueueinfo" + // 297
+	"perf_event_open" + // 298
+	"recvmmsg" + // 299
+	"fanotify_init" + // 300
+	"fanotify_mark" + // 301
+	"prlimit64" + // 302
+	"name_to_handle_at" + // 303
+	"open_by_handle_at" + // 304
+	"clock_adjtime" + // 305
+	"syncfs" + // 306
+	"sendmmsg" + // 307
+	"setns" + // 308
+	"getcpu" + // 309
+	"process_vm_readv" + // 310
+	"process_vm_writev" + // 311
+	"kcmp" + // 312
+	"finit_module" + // 313
+	"sched_setattr" + // 314
+	"sched_getattr" + // 315
+	"renameat2" + // 316
+	"seccomp" + // 317
+	"getrandom" + // 318
+	"memfd_create" + // 319
+	"kexec_file_load" + // 320
+	"bpf" + // 321
+	"execveat" + // 322
+	"userfaultfd" + // 323
+	"membarrier" + // 324
+	"mlock2" + // 325
+	"copy_file_range" + // 326
+	"preadv2" + // 327
+	"pwritev2" + // 328
+	"pkey_mprotect" + // 329
+	"pkey_alloc" + // 330
+	"pkey_free" + // 331
+	"statx" + // 332
+	"io_pgetevents" + // 333
+	"rseq" + // 334
+	"uretprobe" + // 335
+	"uprobe" + // 336
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_x86 lists the 461 syscalls of i386 by number.
-var sys_x86 = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"break", 17},
-	{"oldstat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"oldfstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"stty", 31},
-	{"gtty", 32},
-	{"access", 33},
-	{"nice", 34},
-	{"ftime", 35},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"prof", 44},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"lock", 53},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"mpx", 56},
-	{"setpgid", 57},
-	{"ulimit", 58},
-	{"oldolduname", 59},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"select", 82},
-	{"symlink", 83},
-	{"oldlstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"profil", 98},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"ioperm", 101},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"olduname", 109},
-	{"iopl", 110},
-	{"vhangup", 111},
-	{"idle", 112},
-	{"vm86old", 113},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"modify_ldt", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"afs_syscall", 137},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"vm86", 166},
-	{"query_module", 167},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"chown", 182},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"getpmsg", 188},
-	{"putpmsg", 189},
-	{"vfork", 190},
-	{"ugetrlimit", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"lchown32", 198},
-	{"getuid32", 199},
-	{"getgid32", 200},
-	{"geteuid32", 201},
-	{"getegid32", 202},
-	{"setreuid32", 203},
-	{"setregid32", 204},
-	{"getgroups32", 205},
-	{"setgroups32", 206},
-	{"fchown32", 207},
-	{"setresuid32", 208},
-	{"getresuid32", 209},
-	{"setresgid32", 210},
-	{"getresgid32", 211},
-	{"chown32", 212},
-	{"setuid32", 213},
-	{"setgid32", 214},
-	{"setfsuid32", 215},
-	{"setfsgid32", 216},
-	{"pivot_root", 217},
-	{"mincore", 218},
-	{"madvise", 219},
-	{"getdents64", 220},
-	{"fcntl64", 221},
-	{"gettid", 224},
-	{"readahead", 225},
-	{"setxattr", 226},
-	{"lsetxattr", 227},
-	{"fsetxattr", 228},
-	{"getxattr", 229},
-	{"lgetxattr", 230},
-	{"fgetxattr", 231},
-	{"listxattr", 232},
-	{"llistxattr", 233},
-	{"flistxattr", 234},
-	{"removexattr", 235},
-	{"lremovexattr", 236},
-	{"fremovexattr", 237},
-	{"tkill", 238},
-	{"sendfile64", 239},
-	{"futex", 240},
-	{"sched_setaffinity", 241},
-	{"sched_getaffinity", 242},
-	{"set_thread_area", 243},
-	{"get_thread_area", 244},
-	{"io_setup", 245},
-	{"io_destroy", 246},
-	{"io_getevents", 247},
-	{"io_submit", 248},
-	{"io_cancel", 249},
-	{"fadvise64", 250},
-	{"exit_group", 252},
-	{"lookup_dcookie", 253},
-	{"epoll_create", 254},
-	{"epoll_ctl", 255},
-	{"epoll_wait", 256},
-	{"remap_file_pages", 257},
-	{"set_tid_address", 258},
-	{"timer_create", 259},
-	{"timer_settime", 260},
-	{"timer_gettime", 261},
-	{"timer_getoverrun", 262},
-	{"timer_delete", 263},
-	{"clock_settime", 264},
-	{"clock_gettime", 265},
-	{"clock_getres", 266},
-	{"clock_nanosleep", 267},
-	{"statfs64", 268},
-	{"fstatfs64", 269},
-	{"tgkill", 270},
-	{"utimes", 271},
-	{"fadvise64_64", 272},
-	{"vserver", 273},
-	{"mbind", 274},
-	{"get_mempolicy", 275},
-	{"set_mempolicy", 276},
-	{"mq_open", 277},
-	{"mq_unlink", 278},
-	{"mq_timedsend", 279},
-	{"mq_timedreceive", 280},
-	{"mq_notify", 281},
-	{"mq_getsetattr", 282},
-	{"kexec_load", 283},
-	{"waitid", 284},
-	{"add_key", 286},
-	{"request_key", 287},
-	{"keyctl", 288},
-	{"ioprio_set", 289},
-	{"ioprio_get", 290},
-	{"inotify_init", 291},
-	{"inotify_add_watch", 292},
-	{"inotify_rm_watch", 293},
-	{"migrate_pages", 294},
-	{"openat", 295},
-	{"mkdirat", 296},
-	{"mknodat", 297},
-	{"fchownat", 298},
-	{"futimesat", 299},
-	{"fstatat64", 300},
-	{"unlinkat", 301},
-	{"renameat", 302},
-	{"linkat", 303},
-	{"symlinkat", 304},
-	{"readlinkat", 305},
-	{"fchmodat", 306},
-	{"faccessat", 307},
-	{"pselect6", 308},
-	{"ppoll", 309},
-	{"unshare", 310},
-	{"set_robust_list", 311},
-	{"get_robust_list", 312},
-	{"splice", 313},
-	{"sync_file_range", 314},
-	{"tee", 315},
-	{"vmsplice", 316},
-	{"move_pages", 317},
-	{"getcpu", 318},
-	{"epoll_pwait", 319},
-	{"utimensat", 320},
-	{"signalfd", 321},
-	{"timerfd_create", 322},
-	{"eventfd", 323},
-	{"fallocate", 324},
-	{"timerfd_settime", 325},
-	{"timerfd_gettime", 326},
-	{"signalfd4", 327},
-	{"eventfd2", 328},
-	{"epoll_create1", 329},
-	{"dup3", 330},
-	{"pipe2", 331},
-	{"inotify_init1", 332},
-	{"preadv", 333},
-	{"pwritev", 334},
-	{"rt_tgsigqueueinfo", 335},
-	{"perf_event_open", 336},
-	{"recvmmsg", 337},
-	{"fanotify_init", 338},
-	{"fanotify_mark", 339},
-	{"prlimit64", 340},
-	{"name_to_handle_at", 341},
-	{"open_by_handle_at", 342},
-	{"clock_adjtime", 343},
-	{"syncfs", 344},
-	{"sendmmsg", 345},
-	{"setns", 346},
-	{"process_vm_readv", 347},
-	{"process_vm_writev", 348},
-	{"kcmp", 349},
-	{"finit_module", 350},
-	{"sched_setattr", 351},
-	{"sched_getattr", 352},
-	{"renameat2", 353},
-	{"seccomp", 354},
-	{"getrandom", 355},
-	{"memfd_create", 356},
-	{"bpf", 357},
-	{"execveat", 358},
-	{"socket", 359},
-	{"socketpair", 360},
-	{"bind", 361},
-	{"connect", 362},
-	{"listen", 363},
-	{"accept4", 364},
-	{"getsockopt", 365},
-	{"setsockopt", 366},
-	{"getsockname", 367},
-	{"getpeername", 368},
-	{"sendto", 369},
-	{"sendmsg", 370},
-	{"recvfrom", 371},
-	{"recvmsg", 372},
-	{"shutdown", 373},
-	{"userfaultfd", 374},
-	{"membarrier", 375},
-	{"mlock2", 376},
-	{"copy_file_range", 377},
-	{"preadv2", 378},
-	{"pwritev2", 379},
-	{"pkey_mprotect", 380},
-	{"pkey_alloc", 381},
-	{"pkey_free", 382},
-	{"statx", 383},
-	{"arch_prctl", 384},
-	{"io_pgetevents", 385},
-	{"rseq", 386},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_x86 holds the 461 syscalls of i386 by number, packed as sysTable describes.
+const sys_x86 sysTable = "\xcd\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00" +
+	"\x70\x00\x00\x00\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00" +
+	"\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00" +
+	"\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00" +
+	"\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00" +
+	"\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00" +
+	"\xdc\x00\x00\x00\xdd\x00\x00\x00\xe0\x00\x00\x00\xe1\x00\x00\x00" +
+	"\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00\xe5\x00\x00\x00" +
+	"\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00\xe9\x00\x00\x00" +
+	"\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00\xed\x00\x00\x00" +
+	"\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00\xf1\x00\x00\x00" +
+	"\xf2\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00" +
+	"\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00" +
+	"\xfa\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00" +
+	"\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00" +
+	"\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00" +
+	"\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00" +
+	"\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00" +
+	"\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00\x2f\x01\x00\x00" +
+	"\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00" +
+	"\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00" +
+	"\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00" +
+	"\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00" +
+	"\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00" +
+	"\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00" +
+	"\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00" +
+	"\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00" +
+	"\x50\x01\x00\x00\x51\x01\x00\x00\x52\x01\x00\x00\x53\x01\x00\x00" +
+	"\x54\x01\x00\x00\x55\x01\x00\x00\x56\x01\x00\x00\x57\x01\x00\x00" +
+	"\x58\x01\x00\x00\x59\x01\x00\x00\x5a\x01\x00\x00\x5b\x01\x00\x00" +
+	"\x5c\x01\x00\x00\x5d\x01\x00\x00\x5e\x01\x00\x00\x5f\x01\x00\x00" +
+	"\x60\x01\x00\x00\x61\x01\x00\x00\x62\x01\x00\x00\x63\x01\x00\x00" +
+	"\x64\x01\x00\x00\x65\x01\x00\x00\x66\x01\x00\x00\x67\x01\x00\x00" +
+	"\x68\x01\x00\x00\x69\x01\x00\x00\x6a\x01\x00\x00\x6b\x01\x00\x00" +
+	"\x6c\x01\x00\x00\x6d\x01\x00\x00\x6e\x01\x00\x00\x6f\x01\x00\x00" +
+	"\x70\x01\x00\x00\x71\x01\x00\x00\x72\x01\x00\x00\x73\x01\x00\x00" +
+	"\x74\x01\x00\x00\x75\x01\x00\x00\x76\x01\x00\x00\x77\x01\x00\x00" +
+	"\x78\x01\x00\x00\x79\x01\x00\x00\x7a\x01\x00\x00\x7b\x01\x00\x00" +
+	"\x7c\x01\x00\x00\x7d\x01\x00\x00\x7e\x01\x00\x00\x7f\x01\x00\x00" +
+	"\x80\x01\x00\x00\x81\x01\x00\x00\x82\x01\x00\x00\x89\x01\x00\x00" +
+	"\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00\x8d\x01\x00\x00" +
+	"\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00\x91\x01\x00\x00" +
+	"\x92\x01\x00\x00\x93\x01\x00\x00\x94\x01\x00\x00\x95\x01\x00\x00" +
+	"\x96\x01\x00\x00\x97\x01\x00\x00\x98\x01\x00\x00\x99\x01\x00\x00" +
+	"\x9a\x01\x00\x00\x9b\x01\x00\x00\x9c\x01\x00\x00\x9d\x01\x00\x00" +
+	"\x9e\x01\x00\x00\xa0\x01\x00\x00\xa1\x01\x00\x00\xa2\x01\x00\x00" +
+	"\xa3\x01\x00\x00\xa4\x01\x00\x00\xa5\x01\x00\x00\xa6\x01\x00\x00" +
+	"\xa7\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00" +
+	"\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00" +
+	"\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00" +
+	"\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xbf\x01\x00\x00\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00" +
+	"\xc3\x01\x00\x00\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00" +
+	"\xc7\x01\x00\x00\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00" +
+	"\xcb\x01\x00\x00\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00" +
+	"\xcf\x01\x00\x00\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00" +
+	"\xd3\x01\x00\x00\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00" +
+	"\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x63\x00\x6a\x00\x6f\x00\x75\x00\x7a\x00\x80\x00\x86\x00" +
+	"\x8c\x00\x91\x00\x97\x00\x9c\x00\xa4\x00\xa9\x00\xae\x00\xb2\x00" +
+	"\xb6\x00\xbc\x00\xc0\x00\xc5\x00\xc9\x00\xcd\x00\xd3\x00\xd8\x00" +
+	"\xdd\x00\xe0\x00\xe4\x00\xe9\x00\xed\x00\xf0\x00\xf6\x00\xfc\x00" +
+	"\x02\x01\x09\x01\x10\x01\x14\x01\x1b\x01\x1f\x01\x24\x01\x29\x01" +
+	"\x2c\x01\x33\x01\x39\x01\x44\x01\x49\x01\x4f\x01\x54\x01\x58\x01" +
+	"\x5f\x01\x66\x01\x6c\x01\x75\x01\x7d\x01\x85\x01\x8d\x01\x95\x01" +
+	"\x9f\x01\xa9\x01\xb4\x01\xbd\x01\xc6\x01\xcf\x01\xdb\x01\xe7\x01" +
+	"\xf0\x01\xf9\x01\xff\x01\x06\x02\x0e\x02\x16\x02\x1c\x02\x22\x02" +
+	"\x28\x02\x2f\x02\x33\x02\x39\x02\x41\x02\x4a\x02\x50\x02\x56\x02" +
+	"\x61\x02\x6c\x02\x72\x02\x78\x02\x7f\x02\x85\x02\x8f\x02\x95\x02" +
+	"\x9e\x02\xa7\x02\xab\x02\xb0\x02\xb5\x02\xbd\x02\xc1\x02\xc8\x02" +
+	"\xcc\x02\xd3\x02\xd8\x02\xdf\x02\xe6\x02\xe9\x02\xee\x02\xf7\x02" +
+	"\xfc\x02\x09\x03\x0e\x03\x18\x03\x20\x03\x28\x03\x33\x03\x40\x03" +
+	"\x4b\x03\x58\x03\x67\x03\x6f\x03\x76\x03\x7c\x03\x83\x03\x88\x03" +
+	"\x93\x03\x9e\x03\xa6\x03\xae\x03\xb5\x03\xbd\x03\xc7\x03\xcc\x03" +
+	"\xd1\x03\xd6\x03\xdc\x03\xe2\x03\xeb\x03\xf2\x03\xf7\x03\xfe\x03" +
+	"\x06\x04\x10\x04\x1e\x04\x2c\x04\x3e\x04\x50\x04\x5b\x04\x71\x04" +
+	"\x87\x04\x9c\x04\xa5\x04\xab\x04\xb4\x04\xbd\x04\xc1\x04\xcd\x04" +
+	"\xd1\x04\xdb\x04\xe4\x04\xed\x04\xf2\x04\xfe\x04\x0a\x05\x18\x05" +
+	"\x25\x05\x34\x05\x43\x05\x50\x05\x57\x05\x5f\x05\x64\x05\x6a\x05" +
+	"\x70\x05\x76\x05\x81\x05\x89\x05\x90\x05\x97\x05\x9c\x05\xa6\x05" +
+	"\xab\x05\xb5\x05\xc0\x05\xc6\x05\xcd\x05\xd4\x05\xdc\x05\xe4\x05" +
+	"\xec\x05\xf5\x05\xfe\x05\x08\x06\x12\x06\x1d\x06\x28\x06\x30\x06" +
+	"\x3b\x06\x46\x06\x51\x06\x5c\x06\x63\x06\x6b\x06\x73\x06\x7d\x06" +
+	"\x87\x06\x91\x06\x98\x06\x9f\x06\xa9\x06\xb0\x06\xb6\x06\xbf\x06" +
+	"\xc7\x06\xd0\x06\xd9\x06\xe1\x06\xea\x06\xf3\x06\xfc\x06\x06\x07" +
+	"\x10\x07\x1b\x07\x27\x07\x33\x07\x38\x07\x42\x07\x47\x07\x58\x07" +
+	"\x69\x07\x78\x07\x87\x07\x8f\x07\x99\x07\xa5\x07\xae\x07\xb7\x07" +
+	"\xc0\x07\xca\x07\xd8\x07\xe4\x07\xed\x07\xf7\x07\x07\x08\x16\x08" +
+	"\x22\x08\x2f\x08\x3c\x08\x4c\x08\x58\x08\x65\x08\x72\x08\x7e\x08" +
+	"\x8d\x08\x95\x08\x9e\x08\xa4\x08\xaa\x08\xb6\x08\xbd\x08\xc2\x08" +
+	"\xcf\x08\xdc\x08\xe3\x08\xec\x08\xf8\x08\x07\x09\x10\x09\x1d\x09" +
+	"\x27\x09\x2d\x09\x34\x09\x3f\x09\x45\x09\x4f\x09\x59\x09\x65\x09" +
+	"\x76\x09\x86\x09\x93\x09\x99\x09\xa0\x09\xa7\x09\xaf\x09\xb8\x09" +
+	"\xc1\x09\xc9\x09\xd1\x09\xd7\x09\xe0\x09\xea\x09\xf2\x09\xfb\x09" +
+	"\x03\x0a\x08\x0a\x0f\x0a\x1e\x0a\x2d\x0a\x33\x0a\x42\x0a\x45\x0a" +
+	"\x4d\x0a\x57\x0a\x5d\x0a\x68\x0a\x71\x0a\x79\x0a\x87\x0a\x8e\x0a" +
+	"\x97\x0a\xa6\x0a\xb5\x0a\xbe\x0a\xc6\x0a\xd3\x0a\xd7\x0a\xdc\x0a" +
+	"\xe9\x0a\xef\x0a\xf6\x0a\x07\x0b\x16\x0b\x1e\x0b\x2b\x0b\x38\x0b" +
+	"\x41\x0b\x52\x0b\x63\x0b\x70\x0b\x76\x0b\x7e\x0b\x83\x0b\x93\x0b" +
+	"\xa4\x0b\xa8\x0b\xb4\x0b\xc1\x0b\xce\x0b\xd7\x0b\xde\x0b\xe7\x0b" +
+	"\xf3\x0b\xf6\x0b\xfe\x0b\x04\x0c\x0e\x0c\x12\x0c\x19\x0c\x1f\x0c" +
+	"\x26\x0c\x30\x0c\x3a\x0c\x45\x0c\x50\x0c\x56\x0c\x5d\x0c\x65\x0c" +
+	"\x6c\x0c\x74\x0c\x7f\x0c\x89\x0c\x8f\x0c\x9e\x0c\xa5\x0c\xad\x0c" +
+	"\xba\x0c\xc4\x0c\xcd\x0c\xd2\x0c\xdc\x0c\xe9\x0c\xed\x0c\xf3\x0c" +
+	"\xf9\x0c\xff\x0c\x05\x0d\x0a\x0d\x0f\x0d\x15\x0d\x1b\x0d\x21\x0d" +
+	"\x27\x0d\x36\x0d\x45\x0d\x54\x0d\x67\x0d\x7d\x0d\x8c\x0d\x9b\x0d" +
+	"\xac\x0d\xbd\x0d\xcd\x0d\xdc\x0d\xe8\x0d\xfc\x0d\x0b\x0e\x1e\x0e" +
+	"\x34\x0e\x45\x0e\x5b\x0e\x67\x0e\x83\x0e\x94\x0e\xa2\x0e\xb0\x0e" +
+	"\xc1\x0e\xca\x0e\xd4\x0e\xda\x0e\xe2\x0e\xe9\x0e\xef\x0e\xf9\x0e" +
+	"\xff\x0e\x0a\x0f\x11\x0f\x1c\x0f\x26\x0f\x35\x0f\x41\x0f\x4e\x0f" +
+	"\x59\x0f\x70\x0f\x81\x0f\x97\x0f\xa3\x0f\xb3\x0f\xbe\x0f\xd5\x0f" +
+	"\xde\x0f\xe7\x0f\xf7\x0f\x01\x10\x0b\x10\x18\x10\x21\x10\x2a\x10" +
+	"\x3b\x10\x4c\x10\x5c\x10\x61\x10\x6b\x10\x75\x10\x80\x10\x8d\x10" +
+	"\x9b\x10\xa7\x10\xb3\x10\xb9\x10\xc9\x10" +
+	// name order
+	"\x8c\x00\x8e\x00\x95\x00\x68\x01\x21\x00\x33\x00\x1a\x01\x7c\x00" +
+	"\x89\x00\x1b\x00\x7c\x01\x86\x00\x65\x01\x61\x01\x11\x00\x2d\x00" +
+	"\xb8\x01\xb8\x00\xb9\x00\x0c\x00\x0f\x00\xb6\x00\xd4\x00\x3d\x00" +
+	"\x53\x01\x8b\x01\x07\x01\x8c\x01\x06\x01\x89\x01\x08\x01\x8d\x01" +
+	"\x05\x01\x8a\x01\x78\x00\xa8\x01\x06\x00\xa9\x01\x66\x01\x75\x01" +
+	"\x08\x00\x7f\x00\x81\x00\x29\x00\x3f\x00\x46\x01\xfb\x00\x45\x01" +
+	"\xfc\x00\x3b\x01\xae\x01\xfd\x00\x3f\x01\x44\x01\x0b\x00\x62\x01" +
+	"\x01\x00\xf9\x00\x2f\x01\xac\x01\xf8\x00\x0d\x01\x40\x01\x4e\x01" +
+	"\x4f\x01\x85\x00\x5e\x00\x2e\x01\xb9\x01\x5f\x00\xcf\x00\x26\x01" +
+	"\x37\x00\xdd\x00\x94\x00\xe5\x00\xc9\x01\xca\x01\x5a\x01\xe8\x00" +
+	"\x8f\x00\x02\x00\xeb\x00\xa4\x01\xe2\x00\xa5\x01\xa3\x01\xa6\x01" +
+	"\x6c\x00\xc5\x00\x28\x01\x64\x00\x0a\x01\x76\x00\x23\x00\x5d\x00" +
+	"\xc2\x00\xee\x00\xbd\x01\x9b\x01\xbc\x01\xb6\x01\xbb\x01\x27\x01" +
+	"\x82\x00\x10\x01\x34\x01\xf2\x00\x3a\x01\xb7\x00\x8d\x00\xdc\x00" +
+	"\x32\x00\xca\x00\x31\x00\xc9\x00\x2f\x00\xc8\x00\x50\x00\xcd\x00" +
+	"\x69\x00\x6c\x01\x84\x00\x41\x00\x14\x00\xbc\x00\x40\x00\x60\x00" +
+	"\x5f\x01\xab\x00\xd3\x00\xa5\x00\xd1\x00\x4c\x00\x4d\x00\x93\x00" +
+	"\x6b\x01\x69\x01\xde\x00\x4e\x00\x18\x00\xc7\x00\xe3\x00\xc5\x01" +
+	"\x20\x00\x70\x00\x80\x00\x20\x01\x1f\x01\x48\x01\x21\x01\xf7\x00" +
+	"\xf4\x00\xf5\x00\x7d\x01\x95\x01\xf3\x00\xf6\x00\x9f\x01\xa0\x01" +
+	"\x9e\x01\x36\x00\x65\x00\x6e\x00\x1e\x01\x1d\x01\x75\x00\x59\x01" +
+	"\x18\x01\x1c\x01\x25\x00\xb2\x01\xb1\x01\xb3\x01\x10\x00\xc6\x00" +
+	"\xe4\x00\x09\x00\x2b\x01\x67\x01\xbf\x01\xcb\x01\xe6\x00\xc6\x01" +
+	"\xe7\x00\x35\x00\xfa\x00\xea\x00\x13\x00\xe1\x00\xc0\x01\xc2\x01" +
+	"\xc1\x01\x6b\x00\xc4\x00\xdb\x00\xba\x01\x0f\x01\x73\x01\x60\x01" +
+	"\xb4\x01\x22\x01\xda\x00\x27\x00\x24\x01\x0e\x00\x25\x01\x96\x00" +
+	"\x74\x01\x98\x00\x5a\x00\xc0\x00\x7b\x00\x15\x00\xaf\x01\xa2\x01" +
+	"\x39\x01\x7d\x00\x38\x00\x17\x01\x16\x01\x12\x01\x15\x01\x98\x01" +
+	"\x14\x01\x97\x01\x13\x01\xa3\x00\xc3\x01\x88\x01\x85\x01\x87\x01" +
+	"\x86\x01\x90\x00\x97\x00\x99\x00\x5b\x00\x51\x01\xa2\x00\xa9\x00" +
+	"\x22\x00\x1c\x00\x54\x00\x3b\x00\x12\x00\x6d\x00\x05\x00\x52\x01" +
+	"\xa1\x01\xc8\x01\x23\x01\xaa\x01\x1d\x00\x4c\x01\x88\x00\xab\x01" +
+	"\xa7\x01\x9d\x01\x2a\x00\x47\x01\xd9\x00\x79\x01\x7a\x01\x78\x01" +
+	"\xa8\x00\x31\x01\x94\x01\xac\x00\xb4\x00\x49\x01\x76\x01\x50\x01" +
+	"\xad\x01\xb5\x01\x57\x01\x58\x01\x2c\x00\x62\x00\x30\x01\x93\x01" +
+	"\x1a\x00\xbd\x00\xb5\x00\x4a\x01\x77\x01\xa7\x00\x83\x00\xb0\x01" +
+	"\x03\x00\xdf\x00\x59\x00\x55\x00\x2d\x01\x91\x00\x58\x00\x6f\x01" +
+	"\x4d\x01\x96\x01\x70\x01\xfe\x00\xe9\x00\xc7\x01\x26\x00\x2a\x01" +
+	"\x5d\x01\x1b\x01\x00\x00\x28\x00\x7e\x01\xcc\x01\xae\x00\xb0\x00" +
+	"\xaf\x00\xb2\x00\xad\x00\xb3\x00\xb1\x00\x9a\x01\x4b\x01\x9f\x00" +
+	"\xa0\x00\xf0\x00\x5c\x01\x9b\x00\x9d\x00\xa1\x00\x9c\x01\xef\x00" +
+	"\x5b\x01\x9a\x00\x9c\x00\x9e\x00\x5e\x01\x52\x00\x80\x01\x7f\x01" +
+	"\x99\x01\xbb\x00\xed\x00\x55\x01\x6e\x01\x6d\x01\x11\x01\xb7\x01" +
+	"\x33\x01\xf1\x00\xff\x00\x79\x00\x8b\x00\xd8\x00\x8a\x00\xd7\x00" +
+	"\x2e\x00\xd6\x00\x51\x00\xce\x00\x4a\x00\x68\x00\x56\x01\x39\x00" +
+	"\x61\x00\x47\x00\xcc\x00\xaa\x00\xd2\x00\xa4\x00\xd0\x00\x46\x00" +
+	"\xcb\x00\x4b\x00\x42\x00\x6a\x01\x4f\x00\x17\x00\xd5\x00\xe0\x00" +
+	"\xc4\x01\x44\x00\x83\x01\x82\x01\x84\x01\x81\x01\x71\x01\x43\x00" +
+	"\xba\x00\x30\x00\x3d\x01\x43\x01\x49\x00\x7e\x00\x77\x00\x48\x00" +
+	"\x63\x01\x66\x00\x64\x01\x35\x01\x45\x00\x6a\x00\xc3\x00\x63\x00" +
+	"\x09\x01\xbe\x01\x7b\x01\x19\x00\x1f\x00\x73\x00\x57\x00\x53\x00" +
+	"\x2c\x01\x24\x00\x36\x01\x54\x01\x87\x00\x74\x00\x67\x00\x37\x01" +
+	"\x0b\x01\x0d\x00\x00\x01\x04\x01\x03\x01\x02\x01\x8e\x01\x01\x01" +
+	"\x8f\x01\x3e\x01\x42\x01\x90\x01\x41\x01\x91\x01\x2b\x00\xec\x00" +
+	"\x5c\x00\xc1\x00\xbf\x00\x3a\x00\x3c\x00\x16\x00\x34\x00\x7a\x00" +
+	"\x0a\x00\x29\x01\x32\x01\x56\x00\x72\x01\x3e\x00\x1e\x00\x3c\x01" +
+	"\x92\x01\x0c\x01\xbe\x00\x6f\x00\xa6\x00\x71\x00\x38\x01\x0e\x01" +
+	"\x72\x00\x19\x01\x07\x00\x04\x00\x92\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"break" + // 17
+	"oldstat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"oldfstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"stty" + // 31
+	"gtty" + // 32
+	"access" + // 33
+	"nice" + // 34
+	"ftime" + // 35
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"prof" + // 44
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"lock" + // 53
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"mpx" + // 56
+	"setpgid" + // 57
+	"ulimit" + // 58
+	"oldolduname" + // 59
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"select" + // 82
+	"symlink" + // 83
+	"oldlstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"profil" + // 98
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"ioperm" + // 101
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"olduname" + // 109
+	"iopl" + // 110
+	"vhangup" + // 111
+	"idle" + // 112
+	"vm86old" + // 113
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"modify_ldt" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"afs_syscall" + // 137
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"vm86" + // 166
+	"query_module" + // 167
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"chown" + // 182
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"getpmsg" + // 188
+	"putpmsg" + // 189
+	"vfork" + // 190
+	"ugetrlimit" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"lchown32" + // 198
+	"getuid32" + // 199
+	"getgid32" + // 200
+	"geteuid32" + // 201
+	"getegid32" + // 202
+	"setreuid32" + // 203
+	"setregid32" + // 204
+	"getgroups32" + // 205
+	"setgroups32" + // 206
+	"fchown32" + // 207
+	"setresuid32" + // 208
+	"getresuid32" + // 209
+	"setresgid32" + // 210
+	"getresgid32" + // 211
+	"chown32" + // 212
+	"setuid32" + // 213
+	"setgid32" + // 214
+	"setfsuid32" + // 215
+	"setfsgid32" + // 216
+	"pivot_root" + // 217
+	"mincore" + // 218
+	"madvise" + // 219
+	"getdents64" + // 220
+	"fcntl64" + // 221
+	"gettid" + // 224
+	"readahead" + // 225
+	"setxattr" + // 226
+	"lsetxattr" + // 227
+	"fsetxattr" + // 228
+	"getxattr" + // 229
+	"lgetxattr" + // 230
+	"fgetxattr" + // 231
+	"listxattr" + // 232
+	"llistxattr" + // 233
+	"flistxattr" + // 234
+	"removexattr" + // 235
+	"lremovexattr" + // 236
+	"fremovexattr" + // 237
+	"tkill" + // 238
+	"sendfile64" + // 239
+	"futex" + // 240
+	"sched_setaffinity" + // 241
+	"sched_getaffinity" + // 242
+	"set_thread_area" + // 243
+	"get_thread_area" + // 244
+	"io_setup" + // 245
+	"io_destroy" + // 246
+	"io_getevents" + // 247
+	"io_submit" + // 248
+	"io_cancel" + // 249
+	"fadvise64" + // 250
+	"exit_group" + // 252
+	"lookup_dcookie" + // 253
+	"epoll_create" + // 254
+	"epoll_ctl" + // 255
+	"epoll_wait" + // 256
+	"remap_file_pages" + // 257
+	"set_tid_address" + // 258
+	"timer_create" + // 259
+	"timer_settime" + // 260
+	"timer_gettime" + // 261
+	"timer_getoverrun" + // 262
+	"timer_delete" + // 263
+	"clock_settime" + // 264
+	"clock_gettime" + // 265
+	"clock_getres" + // 266
+	"clock_nanosleep" + // 267
+	"statfs64" + // 268
+	"fstatfs64" + // 269
+	"tgkill" + // 270
+	"utimes" + // 271
+	"fadvise64_64" + // 272
+	"vserver" + // 273
+	"mbind" + // 274
+	"get_mempolicy" + // 275
+	"set_mempolicy" + // 276
+	"mq_open" + // 277
+	"mq_unlink" + // 278
+	"mq_timedsend" + // 279
+	"mq_timedreceive" + // 280
+	"mq_notify" + // 281
+	"mq_getsetattr" + // 282
+	"kexec_load" + // 283
+	"waitid" + // 284
+	"add_key" + // 286
+	"request_key" + // 287
+	"keyctl" + // 288
+	"ioprio_set" + // 289
+	"ioprio_get" + // 290
+	"inotify_init" + // 291
+	"inotify_add_watch" + // 292
+	"inotify_rm_watch" + // 293
+	"migrate_pages" + // 294
+	"openat" + // 295
+	"mkdirat" + // 296
+	"mknodat" + // 297
+	"fchownat" + // 298
+	"futimesat" + // 299
+	"fstatat64" + // 300
+	"unlinkat" + // 301
+	"renameat" + // 302
+	"linkat" + // 303
+	"symlinkat" + // 304
+	"readlinkat" + // 305
+	"fchmodat" + // 306
+	"faccessat" + // 307
+	"pselect6" + // 308
+	"ppoll" + // 309
+	"unshare" + // 310
+	"set_robust_list" + // 311
+	"get_robust_list" + // 312
+	"splice" + // 313
+	"sync_file_range" + // 314
+	"tee" + // 315
+	"vmsplice" + // 316
+	"move_pages" + // 317
+	"getcpu" + // 318
+	"epoll_pwait" + // 319
+	"utimensat" + // 320
+	"signalfd" + // 321
+	"timerfd_create" + // 322
+	"eventfd" + // 323
+	"fallocate" + // 324
+	"timerfd_settime" + // 325
+	"timerfd_gettime" + // 326
+	"signalfd4" + // 327
+	"eventfd2" + // 328
+	"epoll_create1" + // 329
+	"dup3" + // 330
+	"pipe2" + // 331
+	"inotify_init1" + // 332
+	"preadv" + // 333
+	"pwritev" + // 334
+	"rt_tgsigqueueinfo" + // 335
+	"perf_event_open" + // 336
+	"recvmmsg" + // 337
+	"fanotify_init" + // 338
+	"fanotify_mark" + // 339
+	"prlimit64" + // 340
+	"name_to_handle_at" + // 341
+	"open_by_handle_at" + // 342
+	"clock_adjtime" + // 343
+	"syncfs" + // 344
+	"sendmmsg" + // 345
+	"setns" + // 346
+	"process_vm_readv" + // 347
+	"process_vm_writev" + // 348
+	"kcmp" + // 349
+	"finit_module" + // 350
+	"sched_setattr" + // 351
+	"sched_getattr" + // 352
+	"renameat2" + // 353
+	"seccomp" + // 354
+	"getrandom" + // 355
+	"memfd_create" + // 356
+	"bpf" + // 357
+	"execveat" + // 358
+	"socket" + // 359
+	"socketpair" + // 360
+	"bind" + // 361
+	"connect" + // 362
+	"listen" + // 363
+	"accept4" + // 364
+	"getsockopt" + // 365
+	"setsockopt" + // 366
+	"getsockname" + // 367
+	"getpeername" + // 368
+	"sendto" + // 369
+	"sendmsg" + // 370
+	"recvfrom" + // 371
+	"recvmsg" + // 372
+	"shutdown" + // 373
+	"userfaultfd" + // 374
+	"membarrier" + // 375
+	"mlock2" + // 376
+	"copy_file_range" + // 377
+	"preadv2" + // 378
+	"pwritev2" + // 379
+	"pkey_mprotect" + // 380
+	"pkey_alloc" + // 381
+	"pkey_free" + // 382
+	"statx" + // 383
+	"arch_prctl" + // 384
+	"io_pgetevents" + // 385
+	"rseq" + // 386
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_x32 lists the 374 syscalls of x32 by number.
-var sys_x32 = []Syscall{
-	{"read", 1073741824},
-	{"write", 1073741825},
-	{"open", 1073741826},
-	{"close", 1073741827},
-	{"stat", 1073741828},
-	{"fstat", 1073741829},
-	{"lstat", 1073741830},
-	{"poll", 1073741831},
-	{"lseek", 1073741832},
-	{"mmap", 1073741833},
-	{"mprotect", 1073741834},
-	{"munmap", 1073741835},
-	{"brk", 1073741836},
-	{"rt_sigprocmask", 1073741838},
-	{"pread64", 1073741841},
-	{"pwrite64", 1073741842},
-	{"access", 1073741845},
-	{"pipe", 1073741846},
-	{"select", 1073741847},
-	{"sched_yield", 1073741848},
-	{"mremap", 1073741849},
-	{"msync", 1073741850},
-	{"mincore", 1073741851},
-	{"madvise", 1073741852},
-	{"shmget", 1073741853},
-	{"shmat", 1073741854},
-	{"shmctl", 1073741855},
-	{"dup", 1073741856},
-	{"dup2", 1073741857},
-	{"pause", 1073741858},
-	{"nanosleep", 1073741859},
-	{"getitimer", 1073741860},
-	{"alarm", 1073741861},
-	{"setitimer", 1073741862},
-	{"getpid", 1073741863},
-	{"sendfile", 1073741864},
-	{"socket", 1073741865},
-	{"connect", 1073741866},
-	{"accept", 1073741867},
-	{"sendto", 1073741868},
-	{"shutdown", 1073741872},
-	{"bind", 1073741873},
-	{"listen", 1073741874},
-	{"getsockname", 1073741875},
-	{"getpeername", 1073741876},
-	{"socketpair", 1073741877},
-	{"clone", 1073741880},
-	{"fork", 1073741881},
-	{"vfork", 1073741882},
-	{"exit", 1073741884},
-	{"wait4", 1073741885},
-	{"kill", 1073741886},
-	{"uname", 1073741887},
-	{"semget", 1073741888},
-	{"semop", 1073741889},
-	{"semctl", 1073741890},
-	{"shmdt", 1073741891},
-	{"msgget", 1073741892},
-	{"msgsnd", 1073741893},
-	{"msgrcv", 1073741894},
-	{"msgctl", 1073741895},
-	{"fcntl", 1073741896},
-	{"flock", 1073741897},
-	{"fsync", 1073741898},
-	{"fdatasync", 1073741899},
-	{"truncate", 1073741900},
-	{"ftruncate", 1073741901},
-	{"getdents", 1073741902},
-	{"getcwd", 1073741903},
-	{"chdir", 1073741904},
-	{"fchdir", 1073741905},
-	{"rename", 1073741906},
-	{"mkdir", 1073741907},
-	{"rmdir", 1073741908},
-	{"creat", 1073741909},
-	{"link", 1073741910},
-	{"unlink", 1073741911},
-	{"symlink", 1073741912},
-	{"readlink", 1073741913},
-	{"chmod", 1073741914},
-	{"fchmod", 1073741915},
-	{"chown", 1073741916},
-	{"fchown", 1073741917},
-	{"lchown", 1073741918},
-	{"umask", 1073741919},
-	{"gettimeofday", 1073741920},
-	{"getrlimit", 1073741921},
-	{"getrusage", 1073741922},
-	{"sysinfo", 1073741923},
-	{"times", 1073741924},
-	{"getuid", 1073741926},
-	{"syslog", 1073741927},
-	{"getgid", 1073741928},
-	{"setuid", 1073741929},
-	{"setgid", 1073741930},
-	{"geteuid", 1073741931},
-	{"getegid", 1073741932},
-	{"setpgid", 1073741933},
-	{"getppid", 1073741934},
-	{"getpgrp", 1073741935},
-	{"setsid", 1073741936},
-	{"setreuid", 1073741937},
-	{"setregid", 1073741938},
-	{"getgroups", 1073741939},
-	{"setgroups", 1073741940},
-	{"setresuid", 1073741941},
-	{"getresuid", 1073741942},
-	{"setresgid", 1073741943},
-	{"getresgid", 1073741944},
-	{"getpgid", 1073741945},
-	{"setfsuid", 1073741946},
-	{"setfsgid", 1073741947},
-	{"getsid", 1073741948},
-	{"capget", 1073741949},
-	{"capset", 1073741950},
-	{"rt_sigsuspend", 1073741954},
-	{"utime", 1073741956},
-	{"mknod", 1073741957},
-	{"personality", 1073741959},
-	{"ustat", 1073741960},
-	{"statfs", 1073741961},
-	{"fstatfs", 1073741962},
-	{"sysfs", 1073741963},
-	{"getpriority", 1073741964},
-	{"setpriority", 1073741965},
-	{"sched_setparam", 1073741966},
-	{"sched_getparam", 1073741967},
-	{"sched_setscheduler", 1073741968},
-	{"sched_getscheduler", 1073741969},
-	{"sched_get_priority_max", 1073741970},
-	{"sched_get_priority_min", 1073741971},
-	{"sched_rr_get_interval", 1073741972},
-	{"mlock", 1073741973},
-	{"munlock", 1073741974},
-	{"mlockall", 1073741975},
-	{"munlockall", 1073741976},
-	{"vhangup", 1073741977},
-	{"modify_ldt", 1073741978},
-	{"pivot_root", 1073741979},
-	{"prctl", 1073741981},
-	{"arch_prctl", 1073741982},
-	{"adjtimex", 1073741983},
-	{"setrlimit", 1073741984},
-	{"chroot", 1073741985},
-	{"sync", 1073741986},
-	{"acct", 1073741987},
-	{"settimeofday", 1073741988},
-	{"mount", 1073741989},
-	{"umount2", 1073741990},
-	{"swapon", 1073741991},
-	{"swapoff", 1073741992},
-	{"reboot", 1073741993},
-	{"sethostname", 1073741994},
-	{"setdomainname", 1073741995},
-	{"iopl", 1073741996},
-	{"ioperm", 1073741997},
-	{"init_module", 1073741999},
-	{"delete_module", 1073742000},
-	{"quotactl", 1073742003},
-	{"getpmsg", 1073742005},
-	{"putpmsg", 1073742006},
-	{"afs_syscall", 1073742007},
-	{"tuxcall", 1073742008},
-	{"security", 1073742009},
-	{"gettid", 1073742010},
-	{"readahead", 1073742011},
-	{"setxattr", 1073742012},
-	{"lsetxattr", 1073742013},
-	{"fsetxattr", 1073742014},
-	{"getxattr", 1073742015},
-	{"lgetxattr", 1073742016},
-	{"fgetxattr", 1073742017},
-	{"listxattr", 1073742018},
-	{"llistxattr", 1073742019},
-	{"flistxattr", 1073742020},
-	{"removexattr", 1073742021},
-	{"lremovexattr", 1073742022},
-	{"fremovexattr", 1073742023},
-	{"tkill", 1073742024},
-	{"time", 1073742025},
-	{"futex", 1073742026},
-	{"sched_setaffinity", 1073742027},
-	{"sched_getaffinity", 1073742028},
-	{"io_destroy", 1073742031},
-	{"io_getevents", 1073742032},
-	{"io_cancel", 1073742034},
-	{"lookup_dcookie", 1073742036},
-	{"epoll_create", 1073742037},
-	{"remap_file_pages", 1073742040},
-	{"getdents64", 1073742041},
-	{"set_tid_address", 1073742042},
-	{"restart_syscall", 1073742043},
-	{"semtimedop", 1073742044},
-	{"fadvise64", 1073742045},
-	{"timer_settime", 1073742047},
-	{"timer_gettime", 1073742048},
-	{"timer_getoverrun", 1073742049},
-	{"timer_delete", 1073742050},
-	{"clock_settime", 1073742051},
-	{"clock_gettime", 1073742052},
-	{"clock_getres", 1073742053},
-	{"clock_nanosleep", 1073742054},
-	{"exit_group", 1073742055},
-	{"epoll_wait", 1073742056},
-	{"epoll_ctl", 1073742057},
-	{"tgkill", 1073742058},
-	{"utimes", 1073742059},
-	{"mbind", 1073742061},
-	{"set_mempolicy", 1073742062},
-	{"get_mempolicy", 1073742063},
-	{"mq_open", 1073742064},
-	{"mq_unlink", 1073742065},
-	{"mq_timedsend", 1073742066},
-	{"mq_timedreceive", 1073742067},
-	{"mq_getsetattr", 1073742069},
-	{"add_key", 1073742072},
-	{"request_key", 1073742073},
-	{"keyctl", 1073742074},
-	{"ioprio_set", 1073742075},
-	{"ioprio_get", 1073742076},
-	{"inotify_init", 1073742077},
-	{"inotify_add_watch", 1073742078},
-	{"inotify_rm_watch", 1073742079},
-	{"migrate_pages", 1073742080},
-	{"openat", 1073742081},
-	{"mkdirat", 1073742082},
-	{"mknodat", 1073742083},
-	{"fchownat", 1073742084},
-	{"futimesat", 1073742085},
-	{"newfstatat", 1073742086},
-	{"unlinkat", 1073742087},
-	{"renameat", 1073742088},
-	{"linkat", 1073742089},
-	{"symlinkat", 1073742090},
-	{"readlinkat", 1073742091},
-	{"fchmodat", 1073742092},
-	{"faccessat", 1073742093},
-	{"pselect6", 1073742094},
-	{"ppoll", 1073742095},
-	{"unshare", 1073742096},
-	{"splice", 1073742099},
-	{"tee", 1073742100},
-	{"sync_file_range", 1073742101},
-	{"utimensat", 1073742104},
-	{"epoll_pwait", 1073742105},
-	{"signalfd", 1073742106},
-	{"timerfd_create", 1073742107},
-	{"eventfd", 1073742108},
-	{"fallocate", 1073742109},
-	{"timerfd_settime", 1073742110},
-	{"timerfd_gettime", 1073742111},
-	{"accept4", 1073742112},
-	{"signalfd4", 1073742113},
-	{"eventfd2", 1073742114},
-	{"epoll_create1", 1073742115},
-	{"dup3", 1073742116},
-	{"pipe2", 1073742117},
-	{"inotify_init1", 1073742118},
-	{"perf_event_open", 1073742122},
-	{"fanotify_init", 1073742124},
-	{"fanotify_mark", 1073742125},
-	{"prlimit64", 1073742126},
-	{"name_to_handle_at", 1073742127},
-	{"open_by_handle_at", 1073742128},
-	{"clock_adjtime", 1073742129},
-	{"syncfs", 1073742130},
-	{"setns", 1073742132},
-	{"getcpu", 1073742133},
-	{"kcmp", 1073742136},
-	{"finit_module", 1073742137},
-	{"sched_setattr", 1073742138},
-	{"sched_getattr", 1073742139},
-	{"renameat2", 1073742140},
-	{"seccomp", 1073742141},
-	{"getrandom", 1073742142},
-	{"memfd_create", 1073742143},
-	{"kexec_file_load", 1073742144},
-	{"bpf", 1073742145},
-	{"userfaultfd", 1073742147},
-	{"membarrier", 1073742148},
-	{"mlock2", 1073742149},
-	{"copy_file_range", 1073742150},
-	{"pkey_mprotect", 1073742153},
-	{"pkey_alloc", 1073742154},
-	{"pkey_free", 1073742155},
-	{"statx", 1073742156},
-	{"io_pgetevents", 1073742157},
-	{"rseq", 1073742158},
-	{"uretprobe", 1073742159},
-	{"uprobe", 1073742160},
-	{"pidfd_send_signal", 1073742248},
-	{"io_uring_setup", 1073742249},
-	{"io_uring_enter", 1073742250},
-	{"io_uring_register", 1073742251},
-	{"open_tree", 1073742252},
-	{"move_mount", 1073742253},
-	{"fsopen", 1073742254},
-	{"fsconfig", 1073742255},
-	{"fsmount", 1073742256},
-	{"fspick", 1073742257},
-	{"pidfd_open", 1073742258},
-	{"clone3", 1073742259},
-	{"close_range", 1073742260},
-	{"openat2", 1073742261},
-	{"pidfd_getfd", 1073742262},
-	{"faccessat2", 1073742263},
-	{"process_madvise", 1073742264},
-	{"epoll_pwait2", 1073742265},
-	{"mount_setattr", 1073742266},
-	{"quotactl_fd", 1073742267},
-	{"landlock_create_ruleset", 1073742268},
-	{"landlock_add_rule", 1073742269},
-	{"landlock_restrict_self", 1073742270},
-	{"memfd_secret", 1073742271},
-	{"process_mrelease", 1073742272},
-	{"futex_waitv", 1073742273},
-	{"set_mempolicy_home_node", 1073742274},
-	{"cachestat", 1073742275},
-	{"fchmodat2", 1073742276},
-	{"map_shadow_stack", 1073742277},
-	{"futex_wake", 1073742278},
-	{"futex_wait", 1073742279},
-	{"futex_requeue", 1073742280},
-	{"statmount", 1073742281},
-	{"listmount", 1073742282},
-	{"lsm_get_self_attr", 1073742283},
-	{"lsm_set_self_attr", 1073742284},
-	{"lsm_list_modules", 1073742285},
-	{"mseal", 1073742286},
-	{"setxattrat", 1073742287},
-	{"getxattrat", 1073742288},
-	{"listxattrat", 1073742289},
-	{"removexattrat", 1073742290},
-	{"open_tree_attr", 1073742291},
-	{"file_getattr", 1073742292},
-	{"file_setattr", 1073742293},
-	{"listns", 1073742294},
-	{"rseq_slice_yield", 1073742295},
-	{"rt_sigaction", 1073742336},
-	{"rt_sigreturn", 1073742337},
-	{"ioctl", 1073742338},
-	{"readv", 1073742339},
-	{"writev", 1073742340},
-	{"recvfrom", 1073742341},
-	{"sendmsg", 1073742342},
-	{"recvmsg", 1073742343},
-	{"execve", 1073742344},
-	{"ptrace", 1073742345},
-	{"rt_sigpending", 1073742346},
-	{"rt_sigtimedwait", 1073742347},
-	{"rt_sigqueueinfo", 1073742348},
-	{"sigaltstack", 1073742349},
-	{"timer_create", 1073742350},
-	{"mq_notify", 1073742351},
-	{"kexec_load", 1073742352},
-	{"waitid", 1073742353},
-	{"set_robust_list", 1073742354},
-	{"get_robust_list", 1073742355},
-	{"vmsplice", 1073742356},
-	{"move_pages", 1073742357},
-	{"preadv", 1073742358},
-	{"pwritev", 1073742359},
-	{"rt_tgsigqueueinfo", 1073742360},
-	{"recvmmsg", 1073742361},
-	{"sendmmsg", 1073742362},
-	{"process_vm_readv", 1073742363},
-	{"process_vm_writev", 1073742364},
-	{"setsockopt", 1073742365},
-	{"getsockopt", 1073742366},
-	{"io_setup", 1073742367},
-	{"io_submit", 1073742368},
-	{"execveat", 1073742369},
-	{"preadv2", 1073742370},
-	{"pwritev2", 1073742371},
-}
+// sys_x32 holds the 374 syscalls of x32 by number, packed as sysTable describes.
+const sys_x32 sysTable = "\x76\x01" + // count
+	// numbers
+	"\x00\x00\x00\x40\x01\x00\x00\x40\x02\x00\x00\x40\x03\x00\x00\x40" +
+	"\x04\x00\x00\x40\x05\x00\x00\x40\x06\x00\x00\x40\x07\x00\x00\x40" +
+	"\x08\x00\x00\x40\x09\x00\x00\x40\x0a\x00\x00\x40\x0b\x00\x00\x40" +
+	"\x0c\x00\x00\x40\x0e\x00\x00\x40\x11\x00\x00\x40\x12\x00\x00\x40" +
+	"\x15\x00\x00\x40\x16\x00\x00\x40\x17\x00\x00\x40\x18\x00\x00\x40" +
+	"\x19\x00\x00\x40\x1a\x00\x00\x40\x1b\x00\x00\x40\x1c\x00\x00\x40" +
+	"\x1d\x00\x00\x40\x1e\x00\x00\x40\x1f\x00\x00\x40\x20\x00\x00\x40" +
+	"\x21\x00\x00\x40\x22\x00\x00\x40\x23\x00\x00\x40\x24\x00\x00\x40" +
+	"\x25\x00\x00\x40\x26\x00\x00\x40\x27\x00\x00\x40\x28\x00\x00\x40" +
+	"\x29\x00\x00\x40\x2a\x00\x00\x40\x2b\x00\x00\x40\x2c\x00\x00\x40" +
+	"\x30\x00\x00\x40\x31\x00\x00\x40\x32\x00\x00\x40\x33\x00\x00\x40" +
+	"\x34\x00\x00\x40\x35\x00\x00\x40\x38\x00\x00\x40\x39\x00\x00\x40" +
+	"\x3a\x00\x00\x40\x3c\x00\x00\x40\x3d\x00\x00\x40\x3e\x00\x00\x40" +
+	"\x3f\x00\x00\x40\x40\x00\x00\x40\x41\x00\x00\x40\x42\x00\x00\x40" +
+	"\x43\x00\x00\x40\x44\x00\x00\x40\x45\x00\x00\x40\x46\x00\x00\x40" +
+	"\x47\x00\x00\x40\x48\x00\x00\x40\x49\x00\x00\x40\x4a\x00\x00\x40" +
+	"\x4b\x00\x00\x40\x4c\x00\x00\x40\x4d\x00\x00\x40\x4e\x00\x00\x40" +
+	"\x4f\x00\x00\x40\x50\x00\x00\x40\x51\x00\x00\x40\x52\x00\x00\x40" +
+	"\x53\x00\x00\x40\x54\x00\x00\x40\x55\x00\x00\x40\x56\x00\x00\x40" +
+	"\x57\x00\x00\x40\x58\x00\x00\x40\x59\x00\x00\x40\x5a\x00\x00\x40" +
+	"\x5b\x00\x00\x40\x5c\x00\x00\x40\x5d\x00\x00\x40\x5e\x00\x00\x40" +
+	"\x5f\x00\x00\x40\x60\x00\x00\x40\x61\x00\x00\x40\x62\x00\x00\x40" +
+	"\x63\x00\x00\x40\x64\x00\x00\x40\x66\x00\x00\x40\x67\x00\x00\x40" +
+	"\x68\x00\x00\x40\x69\x00\x00\x40\x6a\x00\x00\x40\x6b\x00\x00\x40" +
+	"\x6c\x00\x00\x40\x6d\x00\x00\x40\x6e\x00\x00\x40\x6f\x00\x00\x40" +
+	"\x70\x00\x00\x40\x71\x00\x00\x40\x72\x00\x00\x40\x73\x00\x00\x40" +
+	"\x74\x00\x00\x40\x75\x00\x00\x40\x76\x00\x00\x40\x77\x00\x00\x40" +
+	"\x78\x00\x00\x40\x79\x00\x00\x40\x7a\x00\x00\x40\x7b\x00\x00\x40" +
+	"\x7c\x00\x00\x40\x7d\x00\x00\x40\x7e\x00\x00\x40\x82\x00\x00\x40" +
+	"\x84\x00\x00\x40\x85\x00\x00\x40\x87\x00\x00\x40\x88\x00\x00\x40" +
+	"\x89\x00\x00\x40\x8a\x00\x00\x40\x8b\x00\x00\x40\x8c\x00\x00\x40" +
+	"\x8d\x00\x00\x40\x8e\x00\x00\x40\x8f\x00\x00\x40\x90\x00\x00\x40" +
+	"\x91\x00\x00\x40\x92\x00\x00\x40\x93\x00\x00\x40\x94\x00\x00\x40" +
+	"\x95\x00\x00\x40\x96\x00\x00\x40\x97\x00\x00\x40\x98\x00\x00\x40" +
+	"\x99\x00\x00\x40\x9a\x00\x00\x40\x9b\x00\x00\x40\x9d\x00\x00\x40" +
+	"\x9e\x00\x00\x40\x9f\x00\x00\x40\xa0\x00\x00\x40\xa1\x00\x00\x40" +
+	"\xa2\x00\x00\x40\xa3\x00\x00\x40\xa4\x00\x00\x40\xa5\x00\x00\x40" +
+	"\xa6\x00\x00\x40\xa7\x00\x00\x40\xa8\x00\x00\x40\xa9\x00\x00\x40" +
+	"\xaa\x00\x00\x40\xab\x00\x00\x40\xac\x00\x00\x40\xad\x00\x00\x40" +
+	"\xaf\x00\x00\x40\xb0\x00\x00\x40\xb3\x00\x00\x40\xb5\x00\x00\x40" +
+	"\xb6\x00\x00\x40\xb7\x00\x00\x40\xb8\x00\x00\x40\xb9\x00\x00\x40" +
+	"\xba\x00\x00\x40\xbb\x00\x00\x40\xbc\x00\x00\x40\xbd\x00\x00\x40" +
+	"\xbe\x00\x00\x40\xbf\x00\x00\x40\xc0\x00\x00\x40\xc1\x00\x00\x40" +
+	"\xc2\x00\x00\x40\xc3\x00\x00\x40\xc4\x00\x00\x40\xc5\x00\x00\x40" +
+	"\xc6\x00\x00\x40\xc7\x00\x00\x40\xc8\x00\x00\x40\xc9\x00\x00\x40" +
+	"\xca\x00\x00\x40\xcb\x00\x00\x40\xcc\x00\x00\x40\xcf\x00\x00\x40" +
+	"\xd0\x00\x00\x40\xd2\x00\x00\x40\xd4\x00\x00\x40\xd5\x00\x00\x40" +
+	"\xd8\x00\x00\x40\xd9\x00\x00\x40\xda\x00\x00\x40\xdb\x00\x00\x40" +
+	"\xdc\x00\x00\x40\xdd\x00\x00\x40\xdf\x00\x00\x40\xe0\x00\x00\x40" +
+	"\xe1\x00\x00\x40\xe2\x00\x00\x40\xe3\x00\x00\x40\xe4\x00\x00\x40" +
+	"\xe5\x00\x00\x40\xe6\x00\x00\x40\xe7\x00\x00\x40\xe8\x00\x00\x40" +
+	"\xe9\x00\x00\x40\xea\x00\x00\x40\xeb\x00\x00\x40\xed\x00\x00\x40" +
+	"\xee\x00\x00\x40\xef\x00\x00\x40\xf0\x00\x00\x40\xf1\x00\x00\x40" +
+	"\xf2\x00\x00\x40\xf3\x00\x00\x40\xf5\x00\x00\x40\xf8\x00\x00\x40" +
+	"\xf9\x00\x00\x40\xfa\x00\x00\x40\xfb\x00\x00\x40\xfc\x00\x00\x40" +
+	"\xfd\x00\x00\x40\xfe\x00\x00\x40\xff\x00\x00\x40\x00\x01\x00\x40" +
+	"\x01\x01\x00\x40\x02\x01\x00\x40\x03\x01\x00\x40\x04\x01\x00\x40" +
+	"\x05\x01\x00\x40\x06\x01\x00\x40\x07\x01\x00\x40\x08\x01\x00\x40" +
+	"\x09\x01\x00\x40\x0a\x01\x00\x40\x0b\x01\x00\x40\x0c\x01\x00\x40" +
+	"\x0d\x01\x00\x40\x0e\x01\x00\x40\x0f\x01\x00\x40\x10\x01\x00\x40" +
+	"\x13\x01\x00\x40\x14\x01\x00\x40\x15\x01\x00\x40\x18\x01\x00\x40" +
+	"\x19\x01\x00\x40\x1a\x01\x00\x40\x1b\x01\x00\x40\x1c\x01\x00\x40" +
+	"\x1d\x01\x00\x40\x1e\x01\x00\x40\x1f\x01\x00\x40\x20\x01\x00\x40" +
+	"\x21\x01\x00\x40\x22\x01\x00\x40\x23\x01\x00\x40\x24\x01\x00\x40" +
+	"\x25\x01\x00\x40\x26\x01\x00\x40\x2a\x01\x00\x40\x2c\x01\x00\x40" +
+	"\x2d\x01\x00\x40\x2e\x01\x00\x40\x2f\x01\x00\x40\x30\x01\x00\x40" +
+	"\x31\x01\x00\x40\x32\x01\x00\x40\x34\x01\x00\x40\x35\x01\x00\x40" +
+	"\x38\x01\x00\x40\x39\x01\x00\x40\x3a\x01\x00\x40\x3b\x01\x00\x40" +
+	"\x3c\x01\x00\x40\x3d\x01\x00\x40\x3e\x01\x00\x40\x3f\x01\x00\x40" +
+	"\x40\x01\x00\x40\x41\x01\x00\x40\x43\x01\x00\x40\x44\x01\x00\x40" +
+	"\x45\x01\x00\x40\x46\x01\x00\x40\x49\x01\x00\x40\x4a\x01\x00\x40" +
+	"\x4b\x01\x00\x40\x4c\x01\x00\x40\x4d\x01\x00\x40\x4e\x01\x00\x40" +
+	"\x4f\x01\x00\x40\x50\x01\x00\x40\xa8\x01\x00\x40\xa9\x01\x00\x40" +
+	"\xaa\x01\x00\x40\xab\x01\x00\x40\xac\x01\x00\x40\xad\x01\x00\x40" +
+	"\xae\x01\x00\x40\xaf\x01\x00\x40\xb0\x01\x00\x40\xb1\x01\x00\x40" +
+	"\xb2\x01\x00\x40\xb3\x01\x00\x40\xb4\x01\x00\x40\xb5\x01\x00\x40" +
+	"\xb6\x01\x00\x40\xb7\x01\x00\x40\xb8\x01\x00\x40\xb9\x01\x00\x40" +
+	"\xba\x01\x00\x40\xbb\x01\x00\x40\xbc\x01\x00\x40\xbd\x01\x00\x40" +
+	"\xbe\x01\x00\x40\xbf\x01\x00\x40\xc0\x01\x00\x40\xc1\x01\x00\x40" +
+	"\xc2\x01\x00\x40\xc3\x01\x00\x40\xc4\x01\x00\x40\xc5\x01\x00\x40" +
+	"\xc6\x01\x00\x40\xc7\x01\x00\x40\xc8\x01\x00\x40\xc9\x01\x00\x40" +
+	"\xca\x01\x00\x40\xcb\x01\x00\x40\xcc\x01\x00\x40\xcd\x01\x00\x40" +
+	"\xce\x01\x00\x40\xcf\x01\x00\x40\xd0\x01\x00\x40\xd1\x01\x00\x40" +
+	"\xd2\x01\x00\x40\xd3\x01\x00\x40\xd4\x01\x00\x40\xd5\x01\x00\x40" +
+	"\xd6\x01\x00\x40\xd7\x01\x00\x40\x00\x02\x00\x40\x01\x02\x00\x40" +
+	"\x02\x02\x00\x40\x03\x02\x00\x40\x04\x02\x00\x40\x05\x02\x00\x40" +
+	"\x06\x02\x00\x40\x07\x02\x00\x40\x08\x02\x00\x40\x09\x02\x00\x40" +
+	"\x0a\x02\x00\x40\x0b\x02\x00\x40\x0c\x02\x00\x40\x0d\x02\x00\x40" +
+	"\x0e\x02\x00\x40\x0f\x02\x00\x40\x10\x02\x00\x40\x11\x02\x00\x40" +
+	"\x12\x02\x00\x40\x13\x02\x00\x40\x14\x02\x00\x40\x15\x02\x00\x40" +
+	"\x16\x02\x00\x40\x17\x02\x00\x40\x18\x02\x00\x40\x19\x02\x00\x40" +
+	"\x1a\x02\x00\x40\x1b\x02\x00\x40\x1c\x02\x00\x40\x1d\x02\x00\x40" +
+	"\x1e\x02\x00\x40\x1f\x02\x00\x40\x20\x02\x00\x40\x21\x02\x00\x40" +
+	"\x22\x02\x00\x40\x23\x02\x00\x40" +
+	// ends of the names
+	"\x04\x00\x09\x00\x0d\x00\x12\x00\x16\x00\x1b\x00\x20\x00\x24\x00" +
+	"\x29\x00\x2d\x00\x35\x00\x3b\x00\x3e\x00\x4c\x00\x53\x00\x5b\x00" +
+	"\x61\x00\x65\x00\x6b\x00\x76\x00\x7c\x00\x81\x00\x88\x00\x8f\x00" +
+	"\x95\x00\x9a\x00\xa0\x00\xa3\x00\xa7\x00\xac\x00\xb5\x00\xbe\x00" +
+	"\xc3\x00\xcc\x00\xd2\x00\xda\x00\xe0\x00\xe7\x00\xed\x00\xf3\x00" +
+	"\xfb\x00\xff\x00\x05\x01\x10\x01\x1b\x01\x25\x01\x2a\x01\x2e\x01" +
+	"\x33\x01\x37\x01\x3c\x01\x40\x01\x45\x01\x4b\x01\x50\x01\x56\x01" +
+	"\x5b\x01\x61\x01\x67\x01\x6d\x01\x73\x01\x78\x01\x7d\x01\x82\x01" +
+	"\x8b\x01\x93\x01\x9c\x01\xa4\x01\xaa\x01\xaf\x01\xb5\x01\xbb\x01" +
+	"\xc0\x01\xc5\x01\xca\x01\xce\x01\xd4\x01\xdb\x01\xe3\x01\xe8\x01" +
+	"\xee\x01\xf3\x01\xf9\x01\xff\x01\x04\x02\x10\x02\x19\x02\x22\x02" +
+	"\x29\x02\x2e\x02\x34\x02\x3a\x02\x40\x02\x46\x02\x4c\x02\x53\x02" +
+	"\x5a\x02\x61\x02\x68\x02\x6f\x02\x75\x02\x7d\x02\x85\x02\x8e\x02" +
+	"\x97\x02\xa0\x02\xa9\x02\xb2\x02\xbb\x02\xc2\x02\xca\x02\xd2\x02" +
+	"\xd8\x02\xde\x02\xe4\x02\xf1\x02\xf6\x02\xfb\x02\x06\x03\x0b\x03" +
+	"\x11\x03\x18\x03\x1d\x03\x28\x03\x33\x03\x41\x03\x4f\x03\x61\x03" +
+	"\x73\x03\x89\x03\x9f\x03\xb4\x03\xb9\x03\xc0\x03\xc8\x03\xd2\x03" +
+	"\xd9\x03\xe3\x03\xed\x03\xf2\x03\xfc\x03\x04\x04\x0d\x04\x13\x04" +
+	"\x17\x04\x1b\x04\x27\x04\x2c\x04\x33\x04\x39\x04\x40\x04\x46\x04" +
+	"\x51\x04\x5e\x04\x62\x04\x68\x04\x73\x04\x80\x04\x88\x04\x8f\x04" +
+	"\x96\x04\xa1\x04\xa8\x04\xb0\x04\xb6\x04\xbf\x04\xc7\x04\xd0\x04" +
+	"\xd9\x04\xe1\x04\xea\x04\xf3\x04\xfc\x04\x06\x05\x10\x05\x1b\x05" +
+	"\x27\x05\x33\x05\x38\x05\x3c\x05\x41\x05\x52\x05\x63\x05\x6d\x05" +
+	"\x79\x05\x82\x05\x90\x05\x9c\x05\xac\x05\xb6\x05\xc5\x05\xd4\x05" +
+	"\xde\x05\xe7\x05\xf4\x05\x01\x06\x11\x06\x1d\x06\x2a\x06\x37\x06" +
+	"\x43\x06\x52\x06\x5c\x06\x66\x06\x6f\x06\x75\x06\x7b\x06\x80\x06" +
+	"\x8d\x06\x9a\x06\xa1\x06\xaa\x06\xb6\x06\xc5\x06\xd2\x06\xd9\x06" +
+	"\xe4\x06\xea\x06\xf4\x06\xfe\x06\x0a\x07\x1b\x07\x2b\x07\x38\x07" +
+	"\x3e\x07\x45\x07\x4c\x07\x54\x07\x5d\x07\x67\x07\x6f\x07\x77\x07" +
+	"\x7d\x07\x86\x07\x90\x07\x98\x07\xa1\x07\xa9\x07\xae\x07\xb5\x07" +
+	"\xbb\x07\xbe\x07\xcd\x07\xd6\x07\xe1\x07\xe9\x07\xf7\x07\xfe\x07" +
+	"\x07\x08\x16\x08\x25\x08\x2c\x08\x35\x08\x3d\x08\x4a\x08\x4e\x08" +
+	"\x53\x08\x60\x08\x6f\x08\x7c\x08\x89\x08\x92\x08\xa3\x08\xb4\x08" +
+	"\xc1\x08\xc7\x08\xcc\x08\xd2\x08\xd6\x08\xe2\x08\xef\x08\xfc\x08" +
+	"\x05\x09\x0c\x09\x15\x09\x21\x09\x30\x09\x33\x09\x3e\x09\x48\x09" +
+	"\x4e\x09\x5d\x09\x6a\x09\x74\x09\x7d\x09\x82\x09\x8f\x09\x93\x09" +
+	"\x9c\x09\xa2\x09\xb3\x09\xc1\x09\xcf\x09\xe0\x09\xe9\x09\xf3\x09" +
+	"\xf9\x09\x01\x0a\x08\x0a\x0e\x0a\x18\x0a\x1e\x0a\x29\x0a\x30\x0a" +
+	"\x3b\x0a\x45\x0a\x54\x0a\x60\x0a\x6d\x0a\x78\x0a\x8f\x0a\xa0\x0a" +
+	"\xb6\x0a\xc2\x0a\xd2\x0a\xdd\x0a\xf4\x0a\xfd\x0a\x06\x0b\x16\x0b" +
+	"\x20\x0b\x2a\x0b\x37\x0b\x40\x0b\x49\x0b\x5a\x0b\x6b\x0b\x7b\x0b" +
+	"\x80\x0b\x8a\x0b\x94\x0b\x9f\x0b\xac\x0b\xba\x0b\xc6\x0b\xd2\x0b" +
+	"\xd8\x0b\xe8\x0b\xf4\x0b\x00\x0c\x05\x0c\x0a\x0c\x10\x0c\x18\x0c" +
+	"\x1f\x0c\x26\x0c\x2c\x0c\x32\x0c\x3f\x0c\x4e\x0c\x5d\x0c\x68\x0c" +
+	"\x74\x0c\x7d\x0c\x87\x0c\x8d\x0c\x9c\x0c\xab\x0c\xb3\x0c\xbd\x0c" +
+	"\xc3\x0c\xca\x0c\xdb\x0c\xe3\x0c\xeb\x0c\xfb\x0c\x0c\x0d\x16\x0d" +
+	"\x20\x0d\x28\x0d\x31\x0d\x39\x0d\x40\x0d\x48\x0d" +
+	// name order
+	"\x26\x00\xfb\x00\x10\x00\x91\x00\xd7\x00\x8d\x00\xa1\x00\x20\x00" +
+	"\x8c\x00\x29\x00\x15\x01\x0c\x00\x3d\x01\x71\x00\x72\x00\x45\x00" +
+	"\x4f\x00\x51\x00\x8f\x00\x08\x01\xc8\x00\xc7\x00\xc9\x00\xc6\x00" +
+	"\x2e\x00\x2d\x01\x03\x00\x2e\x01\x25\x00\x19\x01\x4a\x00\x9d\x00" +
+	"\x1b\x00\x1c\x00\xff\x00\xbb\x00\xfe\x00\xcc\x00\xf4\x00\x33\x01" +
+	"\xcb\x00\xf7\x00\xfd\x00\x5a\x01\x73\x01\x31\x00\xca\x00\xec\x00" +
+	"\x31\x01\xc1\x00\xf8\x00\x03\x01\x04\x01\x46\x00\x50\x00\xeb\x00" +
+	"\x3e\x01\x52\x00\xe3\x00\x3d\x00\x40\x00\xab\x00\x4e\x01\x4f\x01" +
+	"\x0d\x01\xae\x00\x3e\x00\x2f\x00\xb1\x00\x29\x01\xa8\x00\x2a\x01" +
+	"\x28\x01\x2b\x01\x05\x00\x79\x00\x3f\x00\x42\x00\xb4\x00\x42\x01" +
+	"\x41\x01\x3b\x01\x40\x01\xe4\x00\xd1\x00\x65\x01\x0b\x01\x44\x00" +
+	"\x43\x00\xbd\x00\x60\x00\x5f\x00\x5c\x00\x67\x00\x1f\x00\x2c\x00" +
+	"\x6d\x00\x63\x00\x22\x00\x9f\x00\x62\x00\x7b\x00\x12\x01\x6c\x00" +
+	"\x6a\x00\x56\x00\x57\x00\x70\x00\x2b\x00\x70\x01\xa4\x00\x55\x00" +
+	"\x5a\x00\xa9\x00\x4a\x01\x9c\x00\xdd\x00\xdc\x00\x01\x01\xde\x00" +
+	"\xb9\x00\xb7\x00\xb8\x00\x1e\x01\x71\x01\x72\x01\x24\x01\x25\x01" +
+	"\x23\x01\x54\x01\x9b\x00\x9a\x00\xdb\x00\xda\x00\x0c\x01\x14\x01" +
+	"\x62\x01\xd9\x00\x33\x00\x37\x01\x36\x01\x38\x01\x53\x00\xaa\x00" +
+	"\x4b\x00\xe8\x00\x2a\x00\x44\x01\x50\x01\xac\x00\x4b\x01\xad\x00" +
+	"\xba\x00\xb0\x00\x08\x00\xa7\x00\x45\x01\x47\x01\x46\x01\x06\x00" +
+	"\x17\x00\x3f\x01\xcf\x00\x17\x01\x13\x01\x39\x01\xdf\x00\x16\x00" +
+	"\x48\x00\xe1\x00\x75\x00\xe2\x00\x84\x00\x18\x01\x86\x00\x09\x00" +
+	"\x89\x00\x93\x00\x34\x01\x27\x01\x67\x01\x0a\x00\xd6\x00\x61\x01" +
+	"\xd2\x00\xd5\x00\xd4\x00\xd3\x00\x14\x00\x48\x01\x3c\x00\x39\x00" +
+	"\x3b\x00\x3a\x00\x15\x00\x85\x00\x87\x00\x0b\x00\x06\x01\x1e\x00" +
+	"\xe5\x00\x02\x00\x07\x01\x26\x01\x4d\x01\xe0\x00\x2f\x01\x1d\x00" +
+	"\x02\x01\x76\x00\x30\x01\x2c\x01\x22\x01\x11\x00\x00\x01\x8a\x00" +
+	"\x1b\x01\x1c\x01\x1a\x01\x07\x00\xee\x00\x8b\x00\x0e\x00\x68\x01" +
+	"\x74\x01\x05\x01\x32\x01\x3a\x01\x6d\x01\x6e\x01\xed\x00\x5b\x01" +
+	"\xa0\x00\x0f\x00\x69\x01\x75\x01\x9e\x00\x35\x01\x00\x00\xa5\x00" +
+	"\x4e\x00\xea\x00\x55\x01\x97\x00\x57\x01\x6b\x01\x59\x01\xbc\x00" +
+	"\xaf\x00\x4c\x01\x47\x00\xe7\x00\x10\x01\xd8\x00\xbf\x00\x49\x00" +
+	"\x1f\x01\x51\x01\x52\x01\x5c\x01\x0d\x00\x5e\x01\x53\x01\x73\x00" +
+	"\x5d\x01\x6a\x01\x81\x00\x82\x00\xb6\x00\x0f\x01\x7e\x00\x80\x00" +
+	"\x83\x00\xb5\x00\x0e\x01\x7d\x00\x7f\x00\x13\x00\x11\x01\xa3\x00" +
+	"\x12\x00\x37\x00\x35\x00\x36\x00\xc0\x00\x23\x00\x6c\x01\x58\x01" +
+	"\x27\x00\xd0\x00\x3c\x01\x64\x01\xbe\x00\x99\x00\x6f\x00\x6e\x00" +
+	"\x5e\x00\x68\x00\x98\x00\x21\x00\x0a\x01\x61\x00\x7c\x00\x66\x00" +
+	"\x6b\x00\x69\x00\x65\x00\x8e\x00\x64\x00\x6f\x01\x92\x00\x5d\x00" +
+	"\xa6\x00\x49\x01\x19\x00\x1a\x00\x38\x00\x18\x00\x28\x00\x5f\x01" +
+	"\xf5\x00\xfc\x00\x24\x00\x2d\x00\xf0\x00\x04\x00\x78\x00\x43\x01" +
+	"\x1d\x01\x96\x00\x95\x00\x4d\x00\xe9\x00\x90\x00\xf2\x00\x09\x01" +
+	"\x7a\x00\x58\x00\x5b\x00\xf1\x00\xcd\x00\xb3\x00\x60\x01\xc5\x00" +
+	"\xc4\x00\xc3\x00\xc2\x00\xf6\x00\xfa\x00\xf9\x00\x59\x00\xb2\x00" +
+	"\x41\x00\xa2\x00\x54\x00\x94\x00\x34\x00\x4c\x00\xe6\x00\xef\x00" +
+	"\x21\x01\x20\x01\x16\x01\x77\x00\x74\x00\xf3\x00\xce\x00\x30\x00" +
+	"\x88\x00\x66\x01\x32\x00\x63\x01\x01\x00\x56\x01" +
+	// names
+	"read" + // 1073741824
+	"write" + // 1073741825
+	"open" + // 1073741826
+	"close" + // 1073741827
+	"stat" + // 1073741828
+	"fstat" + // 1073741829
+	"lstat" + // 1073741830
+	"poll" + // 1073741831
+	"lseek" + // 1073741832
+	"mmap" + // 1073741833
+	"mprotect" + // 1073741834
+	"munmap" + // 1073741835
+	"brk" + // 1073741836
+	"rt_sigprocmask" + // 1073741838
+	"pread64" + // 1073741841
+	"pwrite64" + // 1073741842
+	"access" + // 1073741845
+	"pipe" + // 1073741846
+	"select" + // 1073741847
+	"sched_yield" + // 1073741848
+	"mremap" + // 1073741849
+	"msync" + // 1073741850
+	"mincore" + // 1073741851
+	"madvise" + // 1073741852
+	"shmget" + // 1073741853
+	"shmat" + // 1073741854
+	"shmctl" + // 1073741855
+	"dup" + // 1073741856
+	"dup2" + // 1073741857
+	"pause" + // 1073741858
+	"nanosleep" + // 1073741859
+	"getitimer" + // 1073741860
+	"alarm" + // 1073741861
+	"setitimer" + // 1073741862
+	"getpid" + // 1073741863
+	"sendfile" + // 1073741864
+	"socket" + // 1073741865
+	"connect" + // 1073741866
+	"accept" + // 1073741867
+	"sendto" + // 1073741868
+	"shutdown" + // 1073741872
+	"bind" + // 1073741873
+	"listen" + // 1073741874
+	"getsockname" + // 1073741875
+	"getpeername" + // 1073741876
+	"socketpair" + // 1073741877
+	"clone" + // 1073741880
+	"fork" + // 1073741881
+	"vfork" + // 1073741882
+	"exit" + // 1073741884
+	"wait4" + // 1073741885
+	"kill" + // 1073741886
+	"uname" + // 1073741887
+	"semget" + // 1073741888
+	"semop" + // 1073741889
+	"semctl" + // 1073741890
+	"shmdt" + // 1073741891
+	"msgget" + // 1073741892
+	"msgsnd" + // 1073741893
+	"msgrcv" + // 1073741894
+	"msgctl" + // 1073741895
+	"fcntl" + // 1073741896
+	"flock" + // 1073741897
+	"fsync" + // 1073741898
+	"fdatasync" + // 1073741899
+	"truncate" + // 1073741900
+	"ftruncate" + // 1073741901
+	"getdents" + // 1073741902
+	"getcwd" + // 1073741903
+	"chdir" + // 1073741904
+	"fchdir" + // 1073741905
+	"rename" + // 1073741906
+	"mkdir" + // 1073741907
+	"rmdir" + // 1073741908
+	"creat" + // 1073741909
+	"link" + // 1073741910
+	"unlink" + // 1073741911
+	"symlink" + // 1073741912
+	"readlink" + // 1073741913
+	"chmod" + // 1073741914
+	"fchmod" + // 1073741915
+	"chown" + // 1073741916
+	"fchown" + // 1073741917
+	"lchown" + // 1073741918
+	"umask" + // 1073741919
+	"gettimeofday" + // 1073741920
+	"getrlimit" + // 1073741921
+	"getrusage" + // 1073741922
+	"sysinfo" + // 1073741923
+	"times" + // 1073741924
+	"getuid" + // 1073741926
+	"syslog" + // 1073741927
+	"getgid" + // 1073741928
+	"setuid" + // 1073741929
+	"setgid" + // 1073741930
+	"geteuid" + // 1073741931
+	"getegid" + // 1073741932
+	"setpgid" + // 1073741933
+	"getppid" + // 1073741934
+	"getpgrp" + // 1073741935
+	"setsid" + // 1073741936
+	"setreuid" + // 1073741937
+	"setregid" + // 1073741938
+	"getgroups" + // 1073741939
+	"setgroups" + // 1073741940
+	"setresuid" + // 1073741941
+	"getresuid" + // 1073741942
+	"setresgid" + // 1073741943
+	"getresgid" + // 1073741944
+	"getpgid" + // 1073741945
+	"setfsuid" + // 1073741946
+	"setfsgid" + // 1073741947
+	"getsid" + // 1073741948
+	"capget" + // 1073741949
+	"capset" + // 1073741950
+	"rt_sigsuspend" + // 1073741954
+	"utime" + // 1073741956
+	"mknod" + // 1073741957
+	"personality" + // 1073741959
+	"ustat" + // 1073741960
+	"statfs" + // 1073741961
+	"fstatfs" + // 1073741962
+	"sysfs" + // 1073741963
+	"getpriority" + // 1073741964
+	"setpriority" + // 1073741965
+	"sched_setparam" + // 1073741966
+	"sched_getparam" + // 1073741967
+	"sched_setscheduler" + // 1073741968
+	"sched_getscheduler" + // 1073741969
+	"sched_get_priority_max" + // 1073741970
+	"sched_get_priority_min" + // 1073741971
+	"sched_rr_get_interval" + // 1073741972
+	"mlock" + // 1073741973
+	"munlock" + // 1073741974
+	"mlockall" + // 1073741975
+	"munlockall" + // 1073741976
+	"vhangup" + // 1073741977
+	"modify_ldt" + // 1073741978
+	"pivot_root" + // 1073741979
+	"prctl" + // 1073741981
+	"arch_prctl" + // 1073741982
+	"adjtimex" + // 1073741983
+	"setrlimit" + // 1073741984
+	"chroot" + // 1073741985
+	"sync" + // 1073741986
+	"acct" + // 1073741987
+	"settimeofday" + // 1073741988
+	"mount" + // 1073741989
+	"umount2" + // 1073741990
+	"swapon" + // 1073741991
+	"swapoff" + // 1073741992
+	"reboot" + // 1073741993
+	"sethostname" + // 1073741994
+	"setdomainname" + // 1073741995
+	"iopl" + // 1073741996
+	"ioperm" + // 1073741997
+	"init_module" + // 1073741999
+	"delete_module" + // 1073742000
+	"quotactl" + // 1073742003
+	"getpmsg" + // 1073742005
+	"putpmsg" + // 1073742006
+	"afs_syscall" + // 1073742007
+	"tuxcall" + // 1073742008
+	"security" + // 1073742009
+	"gettid" + // 1073742010
+	"readahead" + // 1073742011
+	"setxattr" + // 1073742012
+	"lsetxattr" + // 1073742013
+	"fsetxattr" + // 1073742014
+	"getxattr" + // 1073742015
+	"lgetxattr" + // 1073742016
+	"fgetxattr" + // 1073742017
+	"listxattr" + // 1073742018
+	"llistxattr" + // 1073742019
+	"flistxattr" + // 1073742020
+	"removexattr" + // 1073742021
+	"lremovexattr" + // 1073742022
+	"fremovexattr" + // 1073742023
+	"tkill" + // 1073742024
+	"time" + // 1073742025
+	"futex" + // 1073742026
+	"sched_setaffinity" + // 1073742027
+	"sched_getaffinity" + // 1073742028
+	"io_destroy" + // 1073742031
+	"io_getevents" + // 1073742032
+	"io_cancel" + // 1073742034
+	"lookup_dcookie" + // 1073742036
+	"epoll_create" + // 1073742037
+	"remap_file_pages" + // 1073742040
+	"getdents64" + // 1073742041
+	"set_tid_address" + // 1073742042
+	"restart_syscall" + // 1073742043
+	"semtimedop" + // 1073742044
+	"fadvise64" + // 1073742045
+	"timer_settime" + // 1073742047
+	"timer_gettime" + // 1073742048
+	"timer_getoverrun" + // 1073742049
+	"timer_delete" + // 1073742050
+	"clock_settime" + // 1073742051
+	"clock_gettime" + // 1073742052
+	"clock_getres" + // 1073742053
+	"clock_nanosleep" + // 1073742054
+	"exit_group" + // 1073742055
+	"epoll_wait" + // 1073742056
+	"epoll_ctl" + // 1073742057
+	"tgkill" + // 1073742058
+	"utimes" + // 1073742059
+	"mbind" + // 1073742061
+	"set_mempolicy" + // 1073742062
+	"get_mempolicy" + // 1073742063
+	"mq_open" + // 1073742064
+	"mq_unlink" + // 1073742065
+	"mq_timedsend" + // 1073742066
+	"mq_timedreceive" + // 1073742067
+	"mq_getsetattr" + // 1073742069
+	"add_key" + // 1073742072
+	"request_key" + // 1073742073
+	"keyctl" + // 1073742074
+	"ioprio_set" + // 1073742075
+	"ioprio_get" + // 1073742076
+	"inotify_init" + // 1073742077
+	"inotify_add_watch" + // 1073742078
+	"inotify_rm_watch" + // 1073742079
+	"migrate_pages" + // 1073742080
+	"openat" + // 1073742081
+	"mkdirat" + // 1073742082
+	"mknodat" + // 1073742083
+	"fchownat" + // 1073742084
+	"futimesat" + // 1073742085
+	"newfstatat" + // 1073742086
+	"unlinkat" + // 1073742087
+	"renameat" + // 1073742088
+	"linkat" + // 1073742089
+	"symlinkat" + // 1073742090
+	"readlinkat" + // 1073742091
+	"fchmodat" + // 1073742092
+	"faccessat" + // 1073742093
+	"pselect6" + // 1073742094
+	"ppoll" + // 1073742095
+	"unshare" + // 1073742096
+	"splice" + // 1073742099
+	"tee" + // 1073742100
+	"sync_file_range" + // 1073742101
+	"utimensat" + // 1073742104
+	"epoll_pwait" + // 1073742105
+	"signalfd" + // 1073742106
+	"timerfd_create" + // 1073742107
+	"eventfd" + // 1073742108
+	"fallocate" + // 1073742109
+	"timerfd_settime" + // 1073742110
+	"timerfd_gettime" + // 1073742111
+	"accept4" + // 1073742112
+	"signalfd4" + // 1073742113
+	"eventfd2" + // 1073742114
+	"epoll_create1" + // 1073742115
+	"dup3" + // 1073742116
+	"pipe2" + // 1073742117
+	"inotify_init1" + // 1073742118
+	"perf_event_open" + // 1073742122
+	"fanotify_init" + // 1073742124
+	"fanotify_mark" + // 1073742125
+	"prlimit64" + // 1073742126
+	"name_to_handle_at" + // 1073742127
+	"open_by_handle_at" + // 1073742128
+	"clock_adjtime" + // 1073742129
+	"syncfs" + // 1073742130
+	"setns" + // 1073742132
+	"getcpu" + // 1073742133
+	"kcmp" + // 1073742136
+	"finit_module" + // 1073742137
+	"sched_setattr" + // 1073742138
+	"sched_getattr" + // 1073742139
+	"renameat2" + // 1073742140
+	"seccomp" + // 1073742141
+	"getrandom" + // 1073742142
+	"memfd_create" + // 1073742143
+	"kexec_file_load" + // 1073742144
+	"bpf" + // 1073742145
+	"userfaultfd" + // 1073742147
+	"membarrier" + // 1073742148
+	"mlock2" + // 1073742149
+	"copy_file_range" + // 1073742150
+	"pkey_mprotect" + // 1073742153
+	"pkey_alloc" + // 1073742154
+	"pkey_free" + // 1073742155
+	"statx" + // 1073742156
+	"io_pgetevents" + // 1073742157
+	"rseq" + // 1073742158
+	"uretprobe" + // 1073742159
+	"uprobe" + // 1073742160
+	"pidfd_send_signal" + // 1073742248
+	"io_uring_setup" + // 1073742249
+	"io_uring_enter" + // 1073742250
+	"io_uring_register" + // 1073742251
+	"open_tree" + // 1073742252
+	"move_mount" + // 1073742253
+	"fsopen" + // 1073742254
+	"fsconfig" + // 1073742255
+	"fsmount" + // 1073742256
+	"fspick" + // 1073742257
+	"pidfd_open" + // 1073742258
+	"clone3" + // 1073742259
+	"close_range" + // 1073742260
+	"openat2" + // 1073742261
+	"pidfd_getfd" + // 1073742262
+	"faccessat2" + // 1073742263
+	"process_madvise" + // 1073742264
+	"epoll_pwait2" + // 1073742265
+	"mount_setattr" + // 1073742266
+	"quotactl_fd" + // 1073742267
+	"landlock_create_ruleset" + // 1073742268
+	"landlock_add_rule" + // 1073742269
+	"landlock_restrict_self" + // 1073742270
+	"memfd_secret" + // 1073742271
+	"process_mrelease" + // 1073742272
+	"futex_waitv" + // 1073742273
+	"set_mempolicy_home_node" + // 1073742274
+	"cachestat" + // 1073742275
+	"fchmodat2" + // 1073742276
+	"map_shadow_stack" + // 1073742277
+	"futex_wake" + // 1073742278
+	"futex_wait" + // 1073742279
+	"futex_requeue" + // 1073742280
+	"statmount" + // 1073742281
+	"listmount" + // 1073742282
+	"lsm_get_self_attr" + // 1073742283
+	"lsm_set_self_attr" + // 1073742284
+	"lsm_list_modules" + // 1073742285
+	"mseal" + // 1073742286
+	"setxattrat" + // 1073742287
+	"getxattrat" + // 1073742288
+	"listxattrat" + // 1073742289
+	"removexattrat" + // 1073742290
+	"open_tree_attr" + // 1073742291
+	"file_getattr" + // 1073742292
+	"file_setattr" + // 1073742293
+	"listns" + // 1073742294
+	"rseq_slice_yield" + // 1073742295
+	"rt_sigaction" + // 1073742336
+	"rt_sigreturn" + // 1073742337
+	"ioctl" + // 1073742338
+	"readv" + // 1073742339
+	"writev" + // 1073742340
+	"recvfrom" + // 1073742341
+	"sendmsg" + // 1073742342
+	"recvmsg" + // 1073742343
+	"execve" + // 1073742344
+	"ptrace" + // 1073742345
+	"rt_sigpending" + // 1073742346
+	"rt_sigtimedwait" + // 1073742347
+	"rt_sigqueueinfo" + // 1073742348
+	"sigaltstack" + // 1073742349
+	"timer_create" + // 1073742350
+	"mq_notify" + // 1073742351
+	"kexec_load" + // 1073742352
+	"waitid" + // 1073742353
+	"set_robust_list" + // 1073742354
+	"get_robust_list" + // 1073742355
+	"vmsplice" + // 1073742356
+	"move_pages" + // 1073742357
+	"preadv" + // 1073742358
+	"pwritev" + // 1073742359
+	"rt_tgsigqueueinfo" + // 1073742360
+	"recvmmsg" + // 1073742361
+	"sendmmsg" + // 1073742362
+	"process_vm_readv" + // 1073742363
+	"process_vm_writev" + // 1073742364
+	"setsockopt" + // 1073742365
+	"getsockopt" + // 1073742366
+	"io_setup" + // 1073742367
+	"io_submit" + // 1073742368
+	"execveat" + // 1073742369
+	"preadv2" + // 1073742370
+	"pwritev2" // 1073742371
 
-// sys_aarch64 lists the 327 syscalls of aarch64 by number.
-var sys_aarch64 = []Syscall{
-	{"io_setup", 0},
-	{"io_destroy", 1},
-	{"io_submit", 2},
-	{"io_cancel", 3},
-	{"io_getevents", 4},
-	{"setxattr", 5},
-	{"lsetxattr", 6},
-	{"fsetxattr", 7},
-	{"getxattr", 8},
-	{"lgetxattr", 9},
-	{"fgetxattr", 10},
-	{"listxattr", 11},
-	{"llistxattr", 12},
-	{"flistxattr", 13},
-	{"removexattr", 14},
-	{"lremovexattr", 15},
-	{"fremovexattr", 16},
-	{"getcwd", 17},
-	{"lookup_dcookie", 18},
-	{"eventfd2", 19},
-	{"epoll_create1", 20},
-	{"epoll_ctl", 21},
-	{"epoll_pwait", 22},
-	{"dup", 23},
-	{"dup3", 24},
-	{"fcntl", 25},
-	{"inotify_init1", 26},
-	{"inotify_add_watch", 27},
-	{"inotify_rm_watch", 28},
-	{"ioctl", 29},
-	{"ioprio_set", 30},
-	{"ioprio_get", 31},
-	{"flock", 32},
-	{"mknodat", 33},
-	{"mkdirat", 34},
-	{"unlinkat", 35},
-	{"symlinkat", 36},
-	{"linkat", 37},
-	{"renameat", 38},
-	{"umount2", 39},
-	{"mount", 40},
-	{"pivot_root", 41},
-	{"nfsservctl", 42},
-	{"statfs", 43},
-	{"fstatfs", 44},
-	{"truncate", 45},
-	{"ftruncate", 46},
-	{"fallocate", 47},
-	{"faccessat", 48},
-	{"chdir", 49},
-	{"fchdir", 50},
-	{"chroot", 51},
-	{"fchmod", 52},
-	{"fchmodat", 53},
-	{"fchownat", 54},
-	{"fchown", 55},
-	{"openat", 56},
-	{"close", 57},
-	{"vhangup", 58},
-	{"pipe2", 59},
-	{"quotactl", 60},
-	{"getdents64", 61},
-	{"lseek", 62},
-	{"read", 63},
-	{"write", 64},
-	{"readv", 65},
-	{"writev", 66},
-	{"pread64", 67},
-	{"pwrite64", 68},
-	{"preadv", 69},
-	{"pwritev", 70},
-	{"sendfile", 71},
-	{"pselect6", 72},
-	{"ppoll", 73},
-	{"signalfd4", 74},
-	{"vmsplice", 75},
-	{"splice", 76},
-	{"tee", 77},
-	{"readlinkat", 78},
-	{"newfstatat", 79},
-	{"fstat", 80},
-	{"sync", 81},
-	{"fsync", 82},
-	{"fdatasync", 83},
-	{"sync_file_range", 84},
-	{"timerfd_create", 85},
-	{"timerfd_settime", 86},
-	{"timerfd_gettime", 87},
-	{"utimensat", 88},
-	{"acct", 89},
-	{"capget", 90},
-	{"capset", 91},
-	{"personality", 92},
-	{"exit", 93},
-	{"exit_group", 94},
-	{"waitid", 95},
-	{"set_tid_address", 96},
-	{"unshare", 97},
-	{"futex", 98},
-	{"set_robust_list", 99},
-	{"get_robust_list", 100},
-	{"nanosleep", 101},
-	{"getitimer", 102},
-	{"setitimer", 103},
-	{"kexec_load", 104},
-	{"init_module", 105},
-	{"delete_module", 106},
-	{"timer_create", 107},
-	{"timer_gettime", 108},
-	{"timer_getoverrun", 109},
-	{"timer_settime", 110},
-	{"timer_delete", 111},
-	{"clock_settime", 112},
-	{"clock_gettime", 113},
-	{"clock_getres", 114},
-	{"clock_nanosleep", 115},
-	{"syslog", 116},
-	{"ptrace", 117},
-	{"sched_setparam", 118},
-	{"sched_setscheduler", 119},
-	{"sched_getscheduler", 120},
-	{"sched_getparam", 121},
-	{"sched_setaffinity", 122},
-	{"sched_getaffinity", 123},
-	{"sched_yield", 124},
-	{"sched_get_priority_max", 125},
-	{"sched_get_priority_min", 126},
-	{"sched_rr_get_interval", 127},
-	{"restart_syscall", 128},
-	{"kill", 129},
-	{"tkill", 130},
-	{"tgkill", 131},
-	{"sigaltstack", 132},
-	{"rt_sigsuspend", 133},
-	{"rt_sigaction", 134},
-	{"rt_sigprocmask", 135},
-	{"rt_sigpending", 136},
-	{"rt_sigtimedwait", 137},
-	{"rt_sigqueueinfo", 138},
-	{"rt_sigreturn", 139},
-	{"setpriority", 140},
-	{"getpriority", 141},
-	{"reboot", 142},
-	{"setregid", 143},
-	{"setgid", 144},
-	{"setreuid", 145},
-	{"setuid", 146},
-	{"setresuid", 147},
-	{"getresuid", 148},
-	{"setresgid", 149},
-	{"getresgid", 150},
-	{"setfsuid", 151},
-	{"setfsgid", 152},
-	{"times", 153},
-	{"setpgid", 154},
-	{"getpgid", 155},
-	{"getsid", 156},
-	{"setsid", 157},
-	{"getgroups", 158},
-	{"setgroups", 159},
-	{"uname", 160},
-	{"sethostname", 161},
-	{"setdomainname", 162},
-	{"getrlimit", 163},
-	{"setrlimit", 164},
-	{"getrusage", 165},
-	{"umask", 166},
-	{"prctl", 167},
-	{"getcpu", 168},
-	{"gettimeofday", 169},
-	{"settimeofday", 170},
-	{"adjtimex", 171},
-	{"getpid", 172},
-	{"getppid", 173},
-	{"getuid", 174},
-	{"geteuid", 175},
-	{"getgid", 176},
-	{"getegid", 177},
-	{"gettid", 178},
-	{"sysinfo", 179},
-	{"mq_open", 180},
-	{"mq_unlink", 181},
-	{"mq_timedsend", 182},
-	{"mq_timedreceive", 183},
-	{"mq_notify", 184},
-	{"mq_getsetattr", 185},
-	{"msgget", 186},
-	{"msgctl", 187},
-	{"msgrcv", 188},
-	{"msgsnd", 189},
-	{"semget", 190},
-	{"semctl", 191},
-	{"semtimedop", 192},
-	{"semop", 193},
-	{"shmget", 194},
-	{"shmctl", 195},
-	{"shmat", 196},
-	{"shmdt", 197},
-	{"socket", 198},
-	{"socketpair", 199},
-	{"bind", 200},
-	{"listen", 201},
-	{"accept", 202},
-	{"connect", 203},
-	{"getsockname", 204},
-	{"getpeername", 205},
-	{"sendto", 206},
-	{"recvfrom", 207},
-	{"setsockopt", 208},
-	{"getsockopt", 209},
-	{"shutdown", 210},
-	{"sendmsg", 211},
-	{"recvmsg", 212},
-	{"readahead", 213},
-	{"brk", 214},
-	{"munmap", 215},
-	{"mremap", 216},
-	{"add_key", 217},
-	{"request_key", 218},
-	{"keyctl", 219},
-	{"clone", 220},
-	{"execve", 221},
-	{"mmap", 222},
-	{"fadvise64", 223},
-	{"swapon", 224},
-	{"swapoff", 225},
-	{"mprotect", 226},
-	{"msync", 227},
-	{"mlock", 228},
-	{"munlock", 229},
-	{"mlockall", 230},
-	{"munlockall", 231},
-	{"mincore", 232},
-	{"madvise", 233},
-	{"remap_file_pages", 234},
-	{"mbind", 235},
-	{"get_mempolicy", 236},
-	{"set_mempolicy", 237},
-	{"migrate_pages", 238},
-	{"move_pages", 239},
-	{"rt_tgsigqueueinfo", 240},
-	{"perf_event_open", 241},
-	{"accept4", 242},
-	{"recvmmsg", 243},
-	{"wait4", 260},
-	{"prlimit64", 261},
-	{"fanotify_init", 262},
-	{"fanotify_mark", 263},
-	{"name_to_handle_at", 264},
-	{"open_by_handle_at", 265},
-	{"clock_adjtime", 266},
-	{"syncfs", 267},
-	{"setns", 268},
-	{"sendmmsg", 269},
-	{"process_vm_readv", 270},
-	{"process_vm_writev", 271},
-	{"kcmp", 272},
-	{"finit_module", 273},
-	{"sched_setattr", 274},
-	{"sched_getattr", 275},
-	{"renameat2", 276},
-	{"seccomp", 277},
-	{"getrandom", 278},
-	{"memfd_create", 279},
-	{"bpf", 280},
-	{"execveat", 281},
-	{"userfaultfd", 282},
-	{"membarrier", 283},
-	{"mlock2", 284},
-	{"copy_file_range", 285},
-	{"preadv2", 286},
-	{"pwritev2", 287},
-	{"pkey_mprotect", 288},
-	{"pkey_alloc", 289},
-	{"pkey_free", 290},
-	{"statx", 291},
-	{"io_pgetevents", 292},
-	{"rseq", 293},
-	{"kexec_file_load", 294},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_aarch64 holds the 327 syscalls of aarch64 by number, packed as sysTable describes.
+const sys_aarch64 sysTable = "\x47\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00" +
+	"\x70\x00\x00\x00\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00" +
+	"\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00" +
+	"\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00" +
+	"\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00" +
+	"\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00" +
+	"\xdc\x00\x00\x00\xdd\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00" +
+	"\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00" +
+	"\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00" +
+	"\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00" +
+	"\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00" +
+	"\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00" +
+	"\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00\x07\x01\x00\x00" +
+	"\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00" +
+	"\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00" +
+	"\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00" +
+	"\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00" +
+	"\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00" +
+	"\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00\xa8\x01\x00\x00" +
+	"\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00\xac\x01\x00\x00" +
+	"\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00\xb0\x01\x00\x00" +
+	"\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00\xb4\x01\x00\x00" +
+	"\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00\xb8\x01\x00\x00" +
+	"\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00\xbc\x01\x00\x00" +
+	"\xbd\x01\x00\x00\xbe\x01\x00\x00\xbf\x01\x00\x00\xc0\x01\x00\x00" +
+	"\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00" +
+	"\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00" +
+	"\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00" +
+	"\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00" +
+	"\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00" +
+	"\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x08\x00\x12\x00\x1b\x00\x24\x00\x30\x00\x38\x00\x41\x00\x4a\x00" +
+	"\x52\x00\x5b\x00\x64\x00\x6d\x00\x77\x00\x81\x00\x8c\x00\x98\x00" +
+	"\xa4\x00\xaa\x00\xb8\x00\xc0\x00\xcd\x00\xd6\x00\xe1\x00\xe4\x00" +
+	"\xe8\x00\xed\x00\xfa\x00\x0b\x01\x1b\x01\x20\x01\x2a\x01\x34\x01" +
+	"\x39\x01\x40\x01\x47\x01\x4f\x01\x58\x01\x5e\x01\x66\x01\x6d\x01" +
+	"\x72\x01\x7c\x01\x86\x01\x8c\x01\x93\x01\x9b\x01\xa4\x01\xad\x01" +
+	"\xb6\x01\xbb\x01\xc1\x01\xc7\x01\xcd\x01\xd5\x01\xdd\x01\xe3\x01" +
+	"\xe9\x01\xee\x01\xf5\x01\xfa\x01\x02\x02\x0c\x02\x11\x02\x15\x02" +
+	"\x1a\x02\x1f\x02\x25\x02\x2c\x02\x34\x02\x3a\x02\x41\x02\x49\x02" +
+	"\x51\x02\x56\x02\x5f\x02\x67\x02\x6d\x02\x70\x02\x7a\x02\x84\x02" +
+	"\x89\x02\x8d\x02\x92\x02\x9b\x02\xaa\x02\xb8\x02\xc7\x02\xd6\x02" +
+	"\xdf\x02\xe3\x02\xe9\x02\xef\x02\xfa\x02\xfe\x02\x08\x03\x0e\x03" +
+	"\x1d\x03\x24\x03\x29\x03\x38\x03\x47\x03\x50\x03\x59\x03\x62\x03" +
+	"\x6c\x03\x77\x03\x84\x03\x90\x03\x9d\x03\xad\x03\xba\x03\xc6\x03" +
+	"\xd3\x03\xe0\x03\xec\x03\xfb\x03\x01\x04\x07\x04\x15\x04\x27\x04" +
+	"\x39\x04\x47\x04\x58\x04\x69\x04\x74\x04\x8a\x04\xa0\x04\xb5\x04" +
+	"\xc4\x04\xc8\x04\xcd\x04\xd3\x04\xde\x04\xeb\x04\xf7\x04\x05\x05" +
+	"\x12\x05\x21\x05\x30\x05\x3c\x05\x47\x05\x52\x05\x58\x05\x60\x05" +
+	"\x66\x05\x6e\x05\x74\x05\x7d\x05\x86\x05\x8f\x05\x98\x05\xa0\x05" +
+	"\xa8\x05\xad\x05\xb4\x05\xbb\x05\xc1\x05\xc7\x05\xd0\x05\xd9\x05" +
+	"\xde\x05\xe9\x05\xf6\x05\xff\x05\x08\x06\x11\x06\x16\x06\x1b\x06" +
+	"\x21\x06\x2d\x06\x39\x06\x41\x06\x47\x06\x4e\x06\x54\x06\x5b\x06" +
+	"\x61\x06\x68\x06\x6e\x06\x75\x06\x7c\x06\x85\x06\x91\x06\xa0\x06" +
+	"\xa9\x06\xb6\x06\xbc\x06\xc2\x06\xc8\x06\xce\x06\xd4\x06\xda\x06" +
+	"\xe4\x06\xe9\x06\xef\x06\xf5\x06\xfa\x06\xff\x06\x05\x07\x0f\x07" +
+	"\x13\x07\x19\x07\x1f\x07\x26\x07\x31\x07\x3c\x07\x42\x07\x4a\x07" +
+	"\x54\x07\x5e\x07\x66\x07\x6d\x07\x74\x07\x7d\x07\x80\x07\x86\x07" +
+	"\x8c\x07\x93\x07\x9e\x07\xa4\x07\xa9\x07\xaf\x07\xb3\x07\xbc\x07" +
+	"\xc2\x07\xc9\x07\xd1\x07\xd6\x07\xdb\x07\xe2\x07\xea\x07\xf4\x07" +
+	"\xfb\x07\x02\x08\x12\x08\x17\x08\x24\x08\x31\x08\x3e\x08\x48\x08" +
+	"\x59\x08\x68\x08\x6f\x08\x77\x08\x7c\x08\x85\x08\x92\x08\x9f\x08" +
+	"\xb0\x08\xc1\x08\xce\x08\xd4\x08\xd9\x08\xe1\x08\xf1\x08\x02\x09" +
+	"\x06\x09\x12\x09\x1f\x09\x2c\x09\x35\x09\x3c\x09\x45\x09\x51\x09" +
+	"\x54\x09\x5c\x09\x67\x09\x71\x09\x77\x09\x86\x09\x8d\x09\x95\x09" +
+	"\xa2\x09\xac\x09\xb5\x09\xba\x09\xc7\x09\xcb\x09\xda\x09\xeb\x09" +
+	"\xf9\x09\x07\x0a\x18\x0a\x21\x0a\x2b\x0a\x31\x0a\x39\x0a\x40\x0a" +
+	"\x46\x0a\x50\x0a\x56\x0a\x61\x0a\x68\x0a\x73\x0a\x7d\x0a\x8c\x0a" +
+	"\x98\x0a\xa5\x0a\xb0\x0a\xc7\x0a\xd8\x0a\xee\x0a\xfa\x0a\x0a\x0b" +
+	"\x15\x0b\x2c\x0b\x35\x0b\x3e\x0b\x4e\x0b\x58\x0b\x62\x0b\x6f\x0b" +
+	"\x78\x0b\x81\x0b\x92\x0b\xa3\x0b\xb3\x0b\xb8\x0b\xc2\x0b\xcc\x0b" +
+	"\xd7\x0b\xe4\x0b\xf2\x0b\xfe\x0b\x0a\x0c\x10\x0c\x20\x0c" +
+	// name order
+	"\xca\x00\xf2\x00\x59\x00\xd9\x00\xab\x00\xc8\x00\x08\x01\xd6\x00" +
+	"\x32\x01\x5a\x00\x5b\x00\x31\x00\x33\x00\xfa\x00\x72\x00\x71\x00" +
+	"\x73\x00\x70\x00\xdc\x00\x22\x01\x39\x00\x23\x01\xcb\x00\x0d\x01" +
+	"\x6a\x00\x17\x00\x18\x00\x14\x00\x15\x00\x16\x00\x28\x01\x13\x00" +
+	"\xdd\x00\x09\x01\x5d\x00\x5e\x00\x30\x00\x26\x01\xdf\x00\x2f\x00" +
+	"\xf6\x00\xf7\x00\x32\x00\x34\x00\x35\x00\x33\x01\x37\x00\x36\x00" +
+	"\x19\x00\x53\x00\x0a\x00\x43\x01\x44\x01\x01\x01\x0d\x00\x20\x00" +
+	"\x10\x00\x1e\x01\x07\x00\x1f\x01\x1d\x01\x20\x01\x50\x00\x2c\x00" +
+	"\x52\x00\x2e\x00\x62\x00\x37\x01\x36\x01\x30\x01\x35\x01\xec\x00" +
+	"\x64\x00\xa8\x00\x11\x00\x3d\x00\xb1\x00\xaf\x00\xb0\x00\x9e\x00" +
+	"\x66\x00\xcd\x00\x9b\x00\xac\x00\xad\x00\x8d\x00\x06\x01\x96\x00" +
+	"\x94\x00\xa3\x00\xa5\x00\x9c\x00\xcc\x00\xd1\x00\xb2\x00\xa9\x00" +
+	"\xae\x00\x08\x00\x3f\x01\x69\x00\x1b\x00\x1a\x00\x1c\x00\x03\x00" +
+	"\x01\x00\x04\x00\x14\x01\x00\x00\x02\x00\x19\x01\x1a\x01\x18\x01" +
+	"\x1d\x00\x1f\x00\x1e\x00\x00\x01\x16\x01\x68\x00\xdb\x00\x81\x00" +
+	"\x2c\x01\x2b\x01\x2d\x01\x09\x00\x25\x00\xc9\x00\x39\x01\x45\x01" +
+	"\x0b\x00\x40\x01\x0c\x00\x12\x00\x0f\x00\x3e\x00\x06\x00\x3a\x01" +
+	"\x3c\x01\x3b\x01\xe9\x00\x34\x01\xeb\x00\x0b\x01\x07\x01\x2e\x01" +
+	"\xee\x00\xe8\x00\x22\x00\x21\x00\xe4\x00\x0c\x01\xe6\x00\xde\x00" +
+	"\x28\x00\x29\x01\x1c\x01\xef\x00\xe2\x00\xb9\x00\xb8\x00\xb4\x00" +
+	"\xb7\x00\xb6\x00\xb5\x00\xd8\x00\x3d\x01\xbb\x00\xba\x00\xbc\x00" +
+	"\xbd\x00\xe3\x00\xe5\x00\xe7\x00\xd7\x00\xf8\x00\x65\x00\x4f\x00" +
+	"\x2a\x00\xf9\x00\x1b\x01\x42\x01\x38\x00\x24\x01\xf1\x00\x5c\x00" +
+	"\x25\x01\x21\x01\x17\x01\x3b\x00\x29\x00\x11\x01\x12\x01\x10\x01" +
+	"\x49\x00\xa7\x00\x43\x00\x45\x00\x0e\x01\xf5\x00\x27\x01\x2f\x01" +
+	"\xfe\x00\xff\x00\x48\x00\x75\x00\x44\x00\x46\x00\x0f\x01\x3c\x00" +
+	"\x2a\x01\x3f\x00\xd5\x00\x4e\x00\x41\x00\x8e\x00\xcf\x00\xf3\x00" +
+	"\xd4\x00\xea\x00\x0e\x00\x41\x01\x26\x00\x04\x01\xda\x00\x80\x00" +
+	"\x15\x01\x46\x01\x86\x00\x88\x00\x87\x00\x8a\x00\x8b\x00\x85\x00" +
+	"\x89\x00\xf0\x00\x7d\x00\x7e\x00\x7b\x00\x03\x01\x79\x00\x78\x00" +
+	"\x7f\x00\x7a\x00\x02\x01\x76\x00\x77\x00\x7c\x00\x05\x01\xbf\x00" +
+	"\xbe\x00\xc1\x00\xc0\x00\x47\x00\xfd\x00\xd3\x00\xce\x00\xed\x00" +
+	"\x31\x01\x63\x00\x60\x00\xa2\x00\x98\x00\x97\x00\x90\x00\x9f\x00" +
+	"\xa1\x00\x67\x00\xfc\x00\x9a\x00\x8c\x00\x8f\x00\x95\x00\x93\x00" +
+	"\x91\x00\xa4\x00\x9d\x00\xd0\x00\xaa\x00\x92\x00\x05\x00\x3e\x01" +
+	"\xc4\x00\xc3\x00\xc5\x00\xc2\x00\xd2\x00\x84\x00\x4a\x00\xc6\x00" +
+	"\xc7\x00\x4c\x00\x2b\x00\x38\x01\x13\x01\xe1\x00\xe0\x00\x24\x00" +
+	"\x51\x00\x54\x00\xfb\x00\xb3\x00\x74\x00\x4d\x00\x83\x00\x6b\x00" +
+	"\x6f\x00\x6d\x00\x6c\x00\x6e\x00\x55\x00\x57\x00\x56\x00\x99\x00" +
+	"\x82\x00\x2d\x00\xa6\x00\x27\x00\xa0\x00\x23\x00\x61\x00\x0a\x01" +
+	"\x58\x00\x3a\x00\x4b\x00\xf4\x00\x5f\x00\x40\x00\x42\x00" +
+	// names
+	"io_setup" + // 0
+	"io_destroy" + // 1
+	"io_submit" + // 2
+	"io_cancel" + // 3
+	"io_getevents" + // 4
+	"setxattr" + // 5
+	"lsetxattr" + // 6
+	"fsetxattr" + // 7
+	"getxattr" + // 8
+	"lgetxattr" + // 9
+	"fgetxattr" + // 10
+	"listxattr" + // 11
+	"llistxattr" + // 12
+	"flistxattr" + // 13
+	"removexattr" + // 14
+	"lremovexattr" + // 15
+	"fremovexattr" + // 16
+	"getcwd" + // 17
+	"lookup_dcookie" + // 18
+	"eventfd2" + // 19
+	"epoll_create1" + // 20
+	"epoll_ctl" + // 21
+	"epoll_pwait" + // 22
+	"dup" + // 23
+	"dup3" + // 24
+	"fcntl" + // 25
+	"inotify_init1" + // 26
+	"inotify_add_watch" + // 27
+	"inotify_rm_watch" + // 28
+	"ioctl" + // 29
+	"ioprio_set" + // 30
+	"ioprio_get" + // 31
+	"flock" + // 32
+	"mknodat" + // 33
+	"mkdirat" + // 34
+	"unlinkat" + // 35
+	"symlinkat" + // 36
+	"linkat" + // 37
+	"renameat" + // 38
+	"umount2" + // 39
+	"mount" + // 40
+	"pivot_root" + // 41
+	"nfsservctl" + // 42
+	"statfs" + // 43
+	"fstatfs" + // 44
+	"truncate" + // 45
+	"ftruncate" + // 46
+	"fallocate" + // 47
+	"faccessat" + // 48
+	"chdir" + // 49
+	"fchdir" + // 50
+	"chroot" + // 51
+	"fchmod" + // 52
+	"fchmodat" + // 53
+	"fchownat" + // 54
+	"fchown" + // 55
+	"openat" + // 56
+	"close" + // 57
+	"vhangup" + // 58
+	"pipe2" + // 59
+	"quotactl" + // 60
+	"getdents64" + // 61
+	"lseek" + // 62
+	"read" + // 63
+	"write" + // 64
+	"readv" + // 65
+	"writev" + // 66
+	"pread64" + // 67
+	"pwrite64" + // 68
+	"preadv" + // 69
+	"pwritev" + // 70
+	"sendfile" + // 71
+	"pselect6" + // 72
+	"ppoll" + // 73
+	"signalfd4" + // 74
+	"vmsplice" + // 75
+	"splice" + // 76
+	"tee" + // 77
+	"readlinkat" + // 78
+	"newfstatat" + // 79
+	"fstat" + // 80
+	"sync" + // 81
+	"fsync" + // 82
+	"fdatasync" + // 83
+	"sync_file_range" + // 84
+	"timerfd_create" + // 85
+	"timerfd_settime" + // 86
+	"timerfd_gettime" + // 87
+	"utimensat" + // 88
+	"acct" + // 89
+	"capget" + // 90
+	"capset" + // 91
+	"personality" + // 92
+	"exit" + // 93
+	"exit_group" + // 94
+	"waitid" + // 95
+	"set_tid_address" + // 96
+	"unshare" + // 97
+	"futex" + // 98
+	"set_robust_list" + // 99
+	"get_robust_list" + // 100
+	"nanosleep" + // 101
+	"getitimer" + // 102
+	"setitimer" + // 103
+	"kexec_load" + // 104
+	"init_module" + // 105
+	"delete_module" + // 106
+	"timer_create" + // 107
+	"timer_gettime" + // 108
+	"timer_getoverrun" + // 109
+	"timer_settime" + // 110
+	"timer_delete" + // 111
+	"clock_settime" + // 112
+	"clock_gettime" + // 113
+	"clock_getres" + // 114
+	"clock_nanosleep" + // 115
+	"syslog" + // 116
+	"ptrace" + // 117
+	"sched_setparam" + // 118
+	"sched_setscheduler" + // 119
+	"sched_getscheduler" + // 120
+	"sched_getparam" + // 121
+	"sched_setaffinity" + // 122
+	"sched_getaffinity" + // 123
+	"sched_yield" + // 124
+	"sched_get_priority_max" + // 125
+	"sched_get_priority_min" + // 126
+	"sched_rr_get_interval" + // 127
+	"restart_syscall" + // 128
+	"kill" + // 129
+	"tkill" + // 130
+	"tgkill" + // 131
+	"sigaltstack" + // 132
+	"rt_sigsuspend" + // 133
+	"rt_sigaction" + // 134
+	"rt_sigprocmask" + // 135
+	"rt_sigpending" + // 136
+	"rt_sigtimedwait" + // 137
+	"rt_sigqueueinfo" + // 138
+	"rt_sigreturn" + // 139
+	"setpriority" + // 140
+	"getpriority" + // 141
+	"reboot" + // 142
+	"setregid" + // 143
+	"setgid" + // 144
+	"setreuid" + // 145
+	"setuid" + // 146
+	"setresuid" + // 147
+	"getresuid" + // 148
+	"setresgid" + // 149
+	"getresgid" + // 150
+	"setfsuid" + // 151
+	"setfsgid" + // 152
+	"times" + // 153
+	"setpgid" + // 154
+	"getpgid" + // 155
+	"getsid" + // 156
+	"setsid" + // 157
+	"getgroups" + // 158
+	"setgroups" + // 159
+	"uname" + // 160
+	"sethostname" + // 161
+	"setdomainname" + // 162
+	"getrlimit" + // 163
+	"setrlimit" + // 164
+	"getrusage" + // 165
+	"umask" + // 166
+	"prctl" + // 167
+	"getcpu" + // 168
+	"gettimeofday" + // 169
+	"settimeofday" + // 170
+	"adjtimex" + // 171
+	"getpid" + // 172
+	"getppid" + // 173
+	"getuid" + // 174
+	"geteuid" + // 175
+	"getgid" + // 176
+	"getegid" + // 177
+	"gettid" + // 178
+	"sysinfo" + // 179
+	"mq_open" + // 180
+	"mq_unlink" + // 181
+	"mq_timedsend" + // 182
+	"mq_timedreceive" + // 183
+	"mq_notify" + // 184
+	"mq_getsetattr" + // 185
+	"msgget" + // 186
+	"msgctl" + // 187
+	"msgrcv" + // 188
+	"msgsnd" + // 189
+	"semget" + // 190
+	"semctl" + // 191
+	"semtimedop" + // 192
+	"semop" + // 193
+	"shmget" + // 194
+	"shmctl" + // 195
+	"shmat" + // 196
+	"shmdt" + // 197
+	"socket" + // 198
+	"socketpair" + // 199
+	"bind" + // 200
+	"listen" + // 201
+	"accept" + // 202
+	"connect" + // 203
+	"getsockname" + // 204
+	"getpeername" + // 205
+	"sendto" + // 206
+	"recvfrom" + // 207
+	"setsockopt" + // 208
+	"getsockopt" + // 209
+	"shutdown" + // 210
+	"sendmsg" + // 211
+	"recvmsg" + // 212
+	"readahead" + // 213
+	"brk" + // 214
+	"munmap" + // 215
+	"mremap" + // 216
+	"add_key" + // 217
+	"request_key" + // 218
+	"keyctl" + // 219
+	"clone" + // 220
+	"execve" + // 221
+	"mmap" + // 222
+	"fadvise64" + // 223
+	"swapon" + // 224
+	"swapoff" + // 225
+	"mprotect" + // 226
+	"msync" + // 227
+	"mlock" + // 228
+	"munlock" + // 229
+	"mlockall" + // 230
+	"munlockall" + // 231
+	"mincore" + // 232
+	"madvise" + // 233
+	"remap_file_pages" + // 234
+	"mbind" + // 235
+	"get_mempolicy" + // 236
+	"set_mempolicy" + // 237
+	"migrate_pages" + // 238
+	"move_pages" + // 239
+	"rt_tgsigqueueinfo" + // 240
+	"perf_event_open" + // 241
+	"accept4" + // 242
+	"recvmmsg" + // 243
+	"wait4" + // 260
+	"prlimit64" + // 261
+	"fanotify_init" + // 262
+	"fanotify_mark" + // 263
+	"name_to_handle_at" + // 264
+	"open_by_handle_at" + // 265
+	"clock_adjtime" + // 266
+	"syncfs" + // 267
+	"setns" + // 268
+	"sendmmsg" + // 269
+	"process_vm_readv" + // 270
+	"process_vm_writev" + // 271
+	"kcmp" + // 272
+	"finit_module" + // 273
+	"sched_setattr" + // 274
+	"sched_getattr" + // 275
+	"renameat2" + // 276
+	"seccomp" + // 277
+	"getrandom" + // 278
+	"memfd_create" + // 279
+	"bpf" + // 280
+	"execveat" + // 281
+	"userfaultfd" + // 282
+	"membarrier" + // 283
+	"mlock2" + // 284
+	"copy_file_range" + // 285
+	"preadv2" + // 286
+	"pwritev2" + // 287
+	"pkey_mprotect" + // 288
+	"pkey_alloc" + // 289
+	"pkey_free" + // 290
+	"statx" + // 291
+	"io_pgetevents" + // 292
+	"rseq" + // 293
+	"kexec_file_load" + // 294
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_arm lists the 430 syscalls of arm by number.
-var sys_arm = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"ptrace", 26},
-	{"pause", 29},
-	{"access", 33},
-	{"nice", 34},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"setpgid", 57},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"symlink", 83},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"vhangup", 111},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"chown", 182},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"vfork", 190},
-	{"ugetrlimit", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"lchown32", 198},
-	{"getuid32", 199},
-	{"getgid32", 200},
-	{"geteuid32", 201},
-	{"getegid32", 202},
-	{"setreuid32", 203},
-	{"setregid32", 204},
-	{"getgroups32", 205},
-	{"setgroups32", 206},
-	{"fchown32", 207},
-	{"setresuid32", 208},
-	{"getresuid32", 209},
-	{"setresgid32", 210},
-	{"getresgid32", 211},
-	{"chown32", 212},
-	{"setuid32", 213},
-	{"setgid32", 214},
-	{"setfsuid32", 215},
-	{"setfsgid32", 216},
-	{"getdents64", 217},
-	{"pivot_root", 218},
-	{"mincore", 219},
-	{"madvise", 220},
-	{"fcntl64", 221},
-	{"gettid", 224},
-	{"readahead", 225},
-	{"setxattr", 226},
-	{"lsetxattr", 227},
-	{"fsetxattr", 228},
-	{"getxattr", 229},
-	{"lgetxattr", 230},
-	{"fgetxattr", 231},
-	{"listxattr", 232},
-	{"llistxattr", 233},
-	{"flistxattr", 234},
-	{"removexattr", 235},
-	{"lremovexattr", 236},
-	{"fremovexattr", 237},
-	{"tkill", 238},
-	{"sendfile64", 239},
-	{"futex", 240},
-	{"sched_setaffinity", 241},
-	{"sched_getaffinity", 242},
-	{"io_setup", 243},
-	{"io_destroy", 244},
-	{"io_getevents", 245},
-	{"io_submit", 246},
-	{"io_cancel", 247},
-	{"exit_group", 248},
-	{"lookup_dcookie", 249},
-	{"epoll_create", 250},
-	{"epoll_ctl", 251},
-	{"epoll_wait", 252},
-	{"remap_file_pages", 253},
-	{"set_tid_address", 256},
-	{"timer_create", 257},
-	{"timer_settime", 258},
-	{"timer_gettime", 259},
-	{"timer_getoverrun", 260},
-	{"timer_delete", 261},
-	{"clock_settime", 262},
-	{"clock_gettime", 263},
-	{"clock_getres", 264},
-	{"clock_nanosleep", 265},
-	{"statfs64", 266},
-	{"fstatfs64", 267},
-	{"tgkill", 268},
-	{"utimes", 269},
-	{"arm_fadvise64_64", 270},
-	{"pciconfig_iobase", 271},
-	{"pciconfig_read", 272},
-	{"pciconfig_write", 273},
-	{"mq_open", 274},
-	{"mq_unlink", 275},
-	{"mq_timedsend", 276},
-	{"mq_timedreceive", 277},
-	{"mq_notify", 278},
-	{"mq_getsetattr", 279},
-	{"waitid", 280},
-	{"socket", 281},
-	{"bind", 282},
-	{"connect", 283},
-	{"listen", 284},
-	{"accept", 285},
-	{"getsockname", 286},
-	{"getpeername", 287},
-	{"socketpair", 288},
-	{"send", 289},
-	{"sendto", 290},
-	{"recv", 291},
-	{"recvfrom", 292},
-	{"shutdown", 293},
-	{"setsockopt", 294},
-	{"getsockopt", 295},
-	{"sendmsg", 296},
-	{"recvmsg", 297},
-	{"semop", 298},
-	{"semget", 299},
-	{"semctl", 300},
-	{"msgsnd", 301},
-	{"msgrcv", 302},
-	{"msgget", 303},
-	{"msgctl", 304},
-	{"shmat", 305},
-	{"shmdt", 306},
-	{"shmget", 307},
-	{"shmctl", 308},
-	{"add_key", 309},
-	{"request_key", 310},
-	{"keyctl", 311},
-	{"semtimedop", 312},
-	{"vserver", 313},
-	{"ioprio_set", 314},
-	{"ioprio_get", 315},
-	{"inotify_init", 316},
-	{"inotify_add_watch", 317},
-	{"inotify_rm_watch", 318},
-	{"mbind", 319},
-	{"get_mempolicy", 320},
-	{"set_mempolicy", 321},
-	{"openat", 322},
-	{"mkdirat", 323},
-	{"mknodat", 324},
-	{"fchownat", 325},
-	{"futimesat", 326},
-	{"fstatat64", 327},
-	{"unlinkat", 328},
-	{"renameat", 329},
-	{"linkat", 330},
-	{"symlinkat", 331},
-	{"readlinkat", 332},
-	{"fchmodat", 333},
-	{"faccessat", 334},
-	{"pselect6", 335},
-	{"ppoll", 336},
-	{"unshare", 337},
-	{"set_robust_list", 338},
-	{"get_robust_list", 339},
-	{"splice", 340},
-	{"arm_sync_file_range", 341},
-	{"tee", 342},
-	{"vmsplice", 343},
-	{"move_pages", 344},
-	{"getcpu", 345},
-	{"epoll_pwait", 346},
-	{"kexec_load", 347},
-	{"utimensat", 348},
-	{"signalfd", 349},
-	{"timerfd_create", 350},
-	{"eventfd", 351},
-	{"fallocate", 352},
-	{"timerfd_settime", 353},
-	{"timerfd_gettime", 354},
-	{"signalfd4", 355},
-	{"eventfd2", 356},
-	{"epoll_create1", 357},
-	{"dup3", 358},
-	{"pipe2", 359},
-	{"inotify_init1", 360},
-	{"preadv", 361},
-	{"pwritev", 362},
-	{"rt_tgsigqueueinfo", 363},
-	{"perf_event_open", 364},
-	{"recvmmsg", 365},
-	{"accept4", 366},
-	{"fanotify_init", 367},
-	{"fanotify_mark", 368},
-	{"prlimit64", 369},
-	{"name_to_handle_at", 370},
-	{"open_by_handle_at", 371},
-	{"clock_adjtime", 372},
-	{"syncfs", 373},
-	{"sendmmsg", 374},
-	{"setns", 375},
-	{"process_vm_readv", 376},
-	{"process_vm_writev", 377},
-	{"kcmp", 378},
-	{"finit_module", 379},
-	{"sched_setattr", 380},
-	{"sched_getattr", 381},
-	{"renameat2", 382},
-	{"seccomp", 383},
-	{"getrandom", 384},
-	{"memfd_create", 385},
-	{"bpf", 386},
-	{"execveat", 387},
-	{"userfaultfd", 388},
-	{"membarrier", 389},
-	{"mlock2", 390},
-	{"copy_file_range", 391},
-	{"preadv2", 392},
-	{"pwritev2", 393},
-	{"pkey_mprotect", 394},
-	{"pkey_alloc", 395},
-	{"pkey_free", 396},
-	{"statx", 397},
-	{"rseq", 398},
-	{"io_pgetevents", 399},
-	{"migrate_pages", 400},
-	{"kexec_file_load", 401},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-	{"breakpoint", 983041},
-	{"cacheflush", 983042},
-	{"usr26", 983043},
-	{"usr32", 983044},
-	{"set_tls", 983045},
-	{"get_tls", 983046},
-}
+// sys_arm holds the 430 syscalls of arm by number, packed as sysTable describes.
+const sys_arm sysTable = "\xae\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x08\x00\x00\x00" +
+	"\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00\x0c\x00\x00\x00" +
+	"\x0e\x00\x00\x00\x0f\x00\x00\x00\x10\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x17\x00\x00\x00\x18\x00\x00\x00" +
+	"\x1a\x00\x00\x00\x1d\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00\x31\x00\x00\x00" +
+	"\x32\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00\x36\x00\x00\x00" +
+	"\x37\x00\x00\x00\x39\x00\x00\x00\x3c\x00\x00\x00\x3d\x00\x00\x00" +
+	"\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00\x41\x00\x00\x00" +
+	"\x42\x00\x00\x00\x43\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00" +
+	"\x51\x00\x00\x00\x53\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00" +
+	"\x57\x00\x00\x00\x58\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00" +
+	"\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00\x60\x00\x00\x00" +
+	"\x61\x00\x00\x00\x63\x00\x00\x00\x64\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6f\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00\x78\x00\x00\x00" +
+	"\x79\x00\x00\x00\x7a\x00\x00\x00\x7c\x00\x00\x00\x7d\x00\x00\x00" +
+	"\x7e\x00\x00\x00\x80\x00\x00\x00\x81\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00\x8c\x00\x00\x00" +
+	"\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00\x90\x00\x00\x00" +
+	"\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00\x94\x00\x00\x00" +
+	"\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00\x98\x00\x00\x00" +
+	"\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00\x9c\x00\x00\x00" +
+	"\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00\xa0\x00\x00\x00" +
+	"\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00\xa4\x00\x00\x00" +
+	"\xa5\x00\x00\x00\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00" +
+	"\xab\x00\x00\x00\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00" +
+	"\xaf\x00\x00\x00\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00" +
+	"\xb3\x00\x00\x00\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00" +
+	"\xb7\x00\x00\x00\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00" +
+	"\xbb\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00\xc0\x00\x00\x00" +
+	"\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00\xc4\x00\x00\x00" +
+	"\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00" +
+	"\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00\xcc\x00\x00\x00" +
+	"\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00\xd0\x00\x00\x00" +
+	"\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00\xd4\x00\x00\x00" +
+	"\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00" +
+	"\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00\xdc\x00\x00\x00" +
+	"\xdd\x00\x00\x00\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00" +
+	"\xe3\x00\x00\x00\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00" +
+	"\xe7\x00\x00\x00\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00" +
+	"\xeb\x00\x00\x00\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00" +
+	"\xef\x00\x00\x00\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00" +
+	"\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00\xf6\x00\x00\x00" +
+	"\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00\xfa\x00\x00\x00" +
+	"\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00\x00\x01\x00\x00" +
+	"\x01\x01\x00\x00\x02\x01\x00\x00\x03\x01\x00\x00\x04\x01\x00\x00" +
+	"\x05\x01\x00\x00\x06\x01\x00\x00\x07\x01\x00\x00\x08\x01\x00\x00" +
+	"\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00\x0c\x01\x00\x00" +
+	"\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00\x10\x01\x00\x00" +
+	"\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00\x14\x01\x00\x00" +
+	"\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00\x18\x01\x00\x00" +
+	"\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00\x1c\x01\x00\x00" +
+	"\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00\x20\x01\x00\x00" +
+	"\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00\x24\x01\x00\x00" +
+	"\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00\x28\x01\x00\x00" +
+	"\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00\x2c\x01\x00\x00" +
+	"\x2d\x01\x00\x00\x2e\x01\x00\x00\x2f\x01\x00\x00\x30\x01\x00\x00" +
+	"\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00\x34\x01\x00\x00" +
+	"\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00\x38\x01\x00\x00" +
+	"\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00\x3c\x01\x00\x00" +
+	"\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00\x40\x01\x00\x00" +
+	"\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00\x44\x01\x00\x00" +
+	"\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00\x48\x01\x00\x00" +
+	"\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00\x4c\x01\x00\x00" +
+	"\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00\x50\x01\x00\x00" +
+	"\x51\x01\x00\x00\x52\x01\x00\x00\x53\x01\x00\x00\x54\x01\x00\x00" +
+	"\x55\x01\x00\x00\x56\x01\x00\x00\x57\x01\x00\x00\x58\x01\x00\x00" +
+	"\x59\x01\x00\x00\x5a\x01\x00\x00\x5b\x01\x00\x00\x5c\x01\x00\x00" +
+	"\x5d\x01\x00\x00\x5e\x01\x00\x00\x5f\x01\x00\x00\x60\x01\x00\x00" +
+	"\x61\x01\x00\x00\x62\x01\x00\x00\x63\x01\x00\x00\x64\x01\x00\x00" +
+	"\x65\x01\x00\x00\x66\x01\x00\x00\x67\x01\x00\x00\x68\x01\x00\x00" +
+	"\x69\x01\x00\x00\x6a\x01\x00\x00\x6b\x01\x00\x00\x6c\x01\x00\x00" +
+	"\x6d\x01\x00\x00\x6e\x01\x00\x00\x6f\x01\x00\x00\x70\x01\x00\x00" +
+	"\x71\x01\x00\x00\x72\x01\x00\x00\x73\x01\x00\x00\x74\x01\x00\x00" +
+	"\x75\x01\x00\x00\x76\x01\x00\x00\x77\x01\x00\x00\x78\x01\x00\x00" +
+	"\x79\x01\x00\x00\x7a\x01\x00\x00\x7b\x01\x00\x00\x7c\x01\x00\x00" +
+	"\x7d\x01\x00\x00\x7e\x01\x00\x00\x7f\x01\x00\x00\x80\x01\x00\x00" +
+	"\x81\x01\x00\x00\x82\x01\x00\x00\x83\x01\x00\x00\x84\x01\x00\x00" +
+	"\x85\x01\x00\x00\x86\x01\x00\x00\x87\x01\x00\x00\x88\x01\x00\x00" +
+	"\x89\x01\x00\x00\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00" +
+	"\x8d\x01\x00\x00\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00" +
+	"\x91\x01\x00\x00\x93\x01\x00\x00\x94\x01\x00\x00\x95\x01\x00\x00" +
+	"\x96\x01\x00\x00\x97\x01\x00\x00\x98\x01\x00\x00\x99\x01\x00\x00" +
+	"\x9a\x01\x00\x00\x9b\x01\x00\x00\x9c\x01\x00\x00\x9d\x01\x00\x00" +
+	"\x9e\x01\x00\x00\xa0\x01\x00\x00\xa1\x01\x00\x00\xa2\x01\x00\x00" +
+	"\xa3\x01\x00\x00\xa4\x01\x00\x00\xa5\x01\x00\x00\xa6\x01\x00\x00" +
+	"\xa7\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00" +
+	"\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00" +
+	"\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00" +
+	"\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00" +
+	"\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00" +
+	"\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00" +
+	"\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00" +
+	"\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00" +
+	"\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	"\x01\x00\x0f\x00\x02\x00\x0f\x00\x03\x00\x0f\x00\x04\x00\x0f\x00" +
+	"\x05\x00\x0f\x00\x06\x00\x0f\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x2e\x00" +
+	"\x32\x00\x38\x00\x3e\x00\x43\x00\x48\x00\x4d\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x63\x00\x69\x00\x6f\x00\x75\x00\x7a\x00\x80\x00\x84\x00" +
+	"\x88\x00\x8c\x00\x92\x00\x97\x00\x9c\x00\x9f\x00\xa3\x00\xa8\x00" +
+	"\xab\x00\xb1\x00\xb7\x00\xbe\x00\xc5\x00\xc9\x00\xd0\x00\xd5\x00" +
+	"\xda\x00\xe1\x00\xe6\x00\xec\x00\xf1\x00\xf5\x00\xfc\x00\x03\x01" +
+	"\x09\x01\x12\x01\x1a\x01\x22\x01\x2c\x01\x36\x01\x41\x01\x4a\x01" +
+	"\x53\x01\x5f\x01\x6b\x01\x74\x01\x7d\x01\x84\x01\x8c\x01\x92\x01" +
+	"\x98\x01\x9e\x01\xa4\x01\xac\x01\xb5\x01\xbb\x01\xc1\x01\xcc\x01" +
+	"\xd7\x01\xdd\x01\xe4\x01\xea\x01\xf3\x01\xfc\x01\x00\x02\x05\x02" +
+	"\x0a\x02\x11\x02\x16\x02\x1d\x02\x24\x02\x29\x02\x32\x02\x37\x02" +
+	"\x44\x02\x49\x02\x51\x02\x59\x02\x64\x02\x6f\x02\x7c\x02\x84\x02" +
+	"\x8b\x02\x91\x02\x98\x02\x9d\x02\xa8\x02\xb0\x02\xb8\x02\xbf\x02" +
+	"\xc7\x02\xd1\x02\xd6\x02\xdb\x02\xe0\x02\xe6\x02\xec\x02\xf5\x02" +
+	"\xfc\x02\x01\x03\x08\x03\x10\x03\x1a\x03\x28\x03\x36\x03\x48\x03" +
+	"\x5a\x03\x65\x03\x7b\x03\x91\x03\xa6\x03\xaf\x03\xb5\x03\xbe\x03" +
+	"\xc7\x03\xcb\x03\xd5\x03\xde\x03\xe7\x03\xec\x03\xf8\x03\x04\x04" +
+	"\x12\x04\x1f\x04\x2e\x04\x3d\x04\x4a\x04\x51\x04\x59\x04\x5e\x04" +
+	"\x64\x04\x6a\x04\x70\x04\x7b\x04\x83\x04\x88\x04\x92\x04\x97\x04" +
+	"\xa1\x04\xac\x04\xb2\x04\xb9\x04\xc0\x04\xc8\x04\xd0\x04\xd8\x04" +
+	"\xe1\x04\xea\x04\xf4\x04\xfe\x04\x09\x05\x14\x05\x1c\x05\x27\x05" +
+	"\x32\x05\x3d\x05\x48\x05\x4f\x05\x57\x05\x5f\x05\x69\x05\x73\x05" +
+	"\x7d\x05\x87\x05\x8e\x05\x95\x05\x9c\x05\xa2\x05\xab\x05\xb3\x05" +
+	"\xbc\x05\xc5\x05\xcd\x05\xd6\x05\xdf\x05\xe8\x05\xf2\x05\xfc\x05" +
+	"\x07\x06\x13\x06\x1f\x06\x24\x06\x2e\x06\x33\x06\x44\x06\x55\x06" +
+	"\x5d\x06\x67\x06\x73\x06\x7c\x06\x85\x06\x8f\x06\x9d\x06\xa9\x06" +
+	"\xb2\x06\xbc\x06\xcc\x06\xdb\x06\xe7\x06\xf4\x06\x01\x07\x11\x07" +
+	"\x1d\x07\x2a\x07\x37\x07\x43\x07\x52\x07\x5a\x07\x63\x07\x69\x07" +
+	"\x6f\x07\x7f\x07\x8f\x07\x9d\x07\xac\x07\xb3\x07\xbc\x07\xc8\x07" +
+	"\xd7\x07\xe0\x07\xed\x07\xf3\x07\xf9\x07\xfd\x07\x04\x08\x0a\x08" +
+	"\x10\x08\x1b\x08\x26\x08\x30\x08\x34\x08\x3a\x08\x3e\x08\x46\x08" +
+	"\x4e\x08\x58\x08\x62\x08\x69\x08\x70\x08\x75\x08\x7b\x08\x81\x08" +
+	"\x87\x08\x8d\x08\x93\x08\x99\x08\x9e\x08\xa3\x08\xa9\x08\xaf\x08" +
+	"\xb6\x08\xc1\x08\xc7\x08\xd1\x08\xd8\x08\xe2\x08\xec\x08\xf8\x08" +
+	"\x09\x09\x19\x09\x1e\x09\x2b\x09\x38\x09\x3e\x09\x45\x09\x4c\x09" +
+	"\x54\x09\x5d\x09\x66\x09\x6e\x09\x76\x09\x7c\x09\x85\x09\x8f\x09" +
+	"\x97\x09\xa0\x09\xa8\x09\xad\x09\xb4\x09\xc3\x09\xd2\x09\xd8\x09" +
+	"\xeb\x09\xee\x09\xf6\x09\x00\x0a\x06\x0a\x11\x0a\x1b\x0a\x24\x0a" +
+	"\x2c\x0a\x3a\x0a\x41\x0a\x4a\x0a\x59\x0a\x68\x0a\x71\x0a\x79\x0a" +
+	"\x86\x0a\x8a\x0a\x8f\x0a\x9c\x0a\xa2\x0a\xa9\x0a\xba\x0a\xc9\x0a" +
+	"\xd1\x0a\xd8\x0a\xe5\x0a\xf2\x0a\xfb\x0a\x0c\x0b\x1d\x0b\x2a\x0b" +
+	"\x30\x0b\x38\x0b\x3d\x0b\x4d\x0b\x5e\x0b\x62\x0b\x6e\x0b\x7b\x0b" +
+	"\x88\x0b\x91\x0b\x98\x0b\xa1\x0b\xad\x0b\xb0\x0b\xb8\x0b\xc3\x0b" +
+	"\xcd\x0b\xd3\x0b\xe2\x0b\xe9\x0b\xf1\x0b\xfe\x0b\x08\x0c\x11\x0c" +
+	"\x16\x0c\x1a\x0c\x27\x0c\x34\x0c\x43\x0c\x52\x0c\x61\x0c\x70\x0c" +
+	"\x83\x0c\x99\x0c\xa8\x0c\xb7\x0c\xc8\x0c\xd9\x0c\xe9\x0c\xf8\x0c" +
+	"\x04\x0d\x18\x0d\x27\x0d\x3a\x0d\x50\x0d\x61\x0d\x77\x0d\x83\x0d" +
+	"\x9f\x0d\xb0\x0d\xbe\x0d\xcc\x0d\xdd\x0d\xe6\x0d\xf0\x0d\xf6\x0d" +
+	"\xfe\x0d\x05\x0e\x0b\x0e\x15\x0e\x1b\x0e\x26\x0e\x2d\x0e\x38\x0e" +
+	"\x42\x0e\x51\x0e\x5d\x0e\x6a\x0e\x75\x0e\x8c\x0e\x9d\x0e\xb3\x0e" +
+	"\xc3\x0e\xce\x0e\xe5\x0e\xee\x0e\xf7\x0e\x07\x0f\x11\x0f\x1b\x0f" +
+	"\x28\x0f\x31\x0f\x3a\x0f\x4b\x0f\x5c\x0f\x6c\x0f\x71\x0f\x7b\x0f" +
+	"\x85\x0f\x90\x0f\x9d\x0f\xab\x0f\xb7\x0f\xc3\x0f\xc9\x0f\xd9\x0f" +
+	"\xe3\x0f\xed\x0f\xf2\x0f\xf7\x0f\xfe\x0f\x05\x10" +
+	// name order
+	"\x67\x00\x69\x00\x70\x00\xf0\x00\x41\x01\x16\x00\x25\x00\x08\x01" +
+	"\x5a\x00\xe1\x00\x28\x01\x62\x00\xed\x00\x55\x01\xa8\x01\x20\x00" +
+	"\xa9\x01\x93\x01\x91\x00\x92\x00\x0b\x00\x0d\x00\x8f\x00\xab\x00" +
+	"\x2b\x00\x47\x01\x67\x01\xdb\x00\x68\x01\xda\x00\x65\x01\xdc\x00" +
+	"\x69\x01\xd9\x00\x66\x01\x57\x00\x84\x01\x06\x00\x85\x01\xee\x00" +
+	"\x5a\x01\x07\x00\x5e\x00\x1d\x00\x2d\x00\x39\x01\xcf\x00\x38\x01" +
+	"\xd0\x00\x2d\x01\x8a\x01\xd1\x00\x32\x01\x37\x01\x0a\x00\x56\x01" +
+	"\x01\x00\xcd\x00\x21\x01\x88\x01\x33\x01\x42\x01\x43\x01\x61\x00" +
+	"\x45\x00\x20\x01\x94\x01\x46\x00\xa6\x00\x18\x01\x28\x00\xb4\x00" +
+	"\x6f\x00\xbc\x00\xa4\x01\xa5\x01\x4e\x01\xbf\x00\x6a\x00\x02\x00" +
+	"\xc2\x00\x80\x01\xb9\x00\x81\x01\x7f\x01\x82\x01\x50\x00\x9c\x00" +
+	"\x1a\x01\x4a\x00\xde\x00\x55\x00\x44\x00\x99\x00\xc5\x00\x98\x01" +
+	"\x77\x01\x97\x01\x91\x01\x96\x01\x19\x01\x13\x01\x26\x01\xad\x01" +
+	"\x2c\x01\x90\x00\x68\x00\xb0\x00\x24\x00\xa1\x00\x23\x00\xa0\x00" +
+	"\x22\x00\x9f\x00\x3b\x00\xa4\x00\x4d\x00\xf2\x00\x60\x00\x2f\x00" +
+	"\x10\x00\x2e\x00\x47\x00\x53\x01\x84\x00\xaa\x00\x80\x00\xa8\x00" +
+	"\x38\x00\x6e\x00\xf1\x00\xfa\x00\xb5\x00\x39\x00\x13\x00\x9e\x00" +
+	"\xba\x00\xa0\x01\x5d\x00\x10\x01\x0f\x01\x3b\x01\x11\x01\xcc\x00" +
+	"\xc9\x00\xca\x00\x62\x01\x71\x01\xc8\x00\xcb\x00\x7b\x01\x7c\x01" +
+	"\x7a\x01\x27\x00\x0e\x01\x0d\x01\x4d\x01\x64\x01\x2e\x01\x0a\x01" +
+	"\x19\x00\x8e\x01\x8d\x01\x8f\x01\x0e\x00\x9d\x00\xbb\x00\x08\x00" +
+	"\x1d\x01\xef\x00\x9a\x01\xa6\x01\xbd\x00\xa1\x01\xbe\x00\xce\x00" +
+	"\xc1\x00\x0f\x00\xb8\x00\x9b\x01\x9d\x01\x9c\x01\x4f\x00\x9b\x00" +
+	"\xb3\x00\x95\x01\x12\x01\x58\x01\x54\x01\x63\x01\xb2\x00\x1b\x00" +
+	"\x16\x01\x0c\x00\x17\x01\x71\x00\x59\x01\x73\x00\x97\x00\x11\x00" +
+	"\x8b\x01\x7e\x01\x2b\x01\x5b\x00\xea\x00\xe9\x00\xe5\x00\xe8\x00" +
+	"\x74\x01\xe7\x00\x73\x01\xe6\x00\x7e\x00\x9e\x01\x03\x01\x02\x01" +
+	"\x01\x01\x00\x01\x6b\x00\x72\x00\x74\x00\x42\x00\x45\x01\x7d\x00" +
+	"\x82\x00\x17\x00\x05\x00\x46\x01\x7d\x01\xa3\x01\x15\x01\x86\x01" +
+	"\x15\x00\xe2\x00\xe3\x00\xe4\x00\x3f\x01\x64\x00\x87\x01\x83\x01" +
+	"\x79\x01\x1e\x00\x3a\x01\xb1\x00\x5e\x01\x5f\x01\x5d\x01\x81\x00" +
+	"\x23\x01\x70\x01\x85\x00\x8d\x00\x3c\x01\x5b\x01\x44\x01\x89\x01" +
+	"\x90\x01\x4b\x01\x4c\x01\x22\x01\x6f\x01\x14\x00\x8e\x00\x3d\x01" +
+	"\x5c\x01\x5f\x00\x8c\x01\x03\x00\xb6\x00\x3e\x00\x1f\x01\x6c\x00" +
+	"\x41\x00\xf6\x00\xf7\x00\x40\x01\x72\x01\xfc\x00\xd2\x00\xc0\x00" +
+	"\xa2\x01\x1a\x00\x1c\x01\x51\x01\x09\x01\x00\x00\x1c\x00\x61\x01" +
+	"\xa7\x01\x87\x00\x89\x00\x88\x00\x8b\x00\x86\x00\x8c\x00\x8a\x00" +
+	"\x76\x01\x3e\x01\x7a\x00\x7b\x00\xc7\x00\x50\x01\x76\x00\x78\x00" +
+	"\x7c\x00\x78\x01\xc6\x00\x4f\x01\x75\x00\x77\x00\x79\x00\x52\x01" +
+	"\xff\x00\xfe\x00\xfd\x00\x0b\x01\x75\x01\xf4\x00\x94\x00\xc4\x00" +
+	"\x49\x01\xfb\x00\xf5\x00\x14\x01\x92\x01\x25\x01\xd3\x00\xac\x01" +
+	"\x58\x00\x66\x00\xaf\x00\x65\x00\xae\x00\x21\x00\xad\x00\x3c\x00" +
+	"\xa5\x00\x36\x00\x4c\x00\x4a\x01\x29\x00\x48\x00\x33\x00\xa3\x00" +
+	"\x83\x00\xa9\x00\x7f\x00\xa7\x00\x32\x00\xa2\x00\x37\x00\x30\x00" +
+	"\xf9\x00\x3a\x00\x12\x00\xac\x00\xb7\x00\x9f\x01\x04\x01\x07\x01" +
+	"\x05\x01\x06\x01\xf8\x00\x31\x00\x93\x00\x30\x01\x36\x01\x35\x00" +
+	"\x5c\x00\x56\x00\x34\x00\xec\x00\xf3\x00\x27\x01\x4e\x00\x9a\x00" +
+	"\x49\x00\xdd\x00\x99\x01\x60\x01\x53\x00\x40\x00\x3d\x00\x1e\x01" +
+	"\x18\x00\x48\x01\x63\x00\x54\x00\x4b\x00\x29\x01\xdf\x00\xd4\x00" +
+	"\xd8\x00\xd7\x00\xd6\x00\x6a\x01\xd5\x00\x6b\x01\x31\x01\x35\x01" +
+	"\x6c\x01\x34\x01\x6d\x01\x1f\x00\xc3\x00\x43\x00\x98\x00\x96\x00" +
+	"\x2a\x00\x26\x00\x59\x00\x09\x00\x1b\x01\x24\x01\x3f\x00\x57\x01" +
+	"\xaa\x01\xab\x01\x2c\x00\x2f\x01\x6e\x01\xe0\x00\x95\x00\x51\x00" +
+	"\x2a\x01\x0c\x01\x52\x00\xeb\x00\x04\x00\x6d\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"setuid" + // 23
+	"getuid" + // 24
+	"ptrace" + // 26
+	"pause" + // 29
+	"access" + // 33
+	"nice" + // 34
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"setpgid" + // 57
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"symlink" + // 83
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"vhangup" + // 111
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"init_module" + // 128
+	"delete_module" + // 129
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"chown" + // 182
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"vfork" + // 190
+	"ugetrlimit" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"lchown32" + // 198
+	"getuid32" + // 199
+	"getgid32" + // 200
+	"geteuid32" + // 201
+	"getegid32" + // 202
+	"setreuid32" + // 203
+	"setregid32" + // 204
+	"getgroups32" + // 205
+	"setgroups32" + // 206
+	"fchown32" + // 207
+	"setresuid32" + // 208
+	"getresuid32" + // 209
+	"setresgid32" + // 210
+	"getresgid32" + // 211
+	"chown32" + // 212
+	"setuid32" + // 213
+	"setgid32" + // 214
+	"setfsuid32" + // 215
+	"setfsgid32" + // 216
+	"getdents64" + // 217
+	"pivot_root" + // 218
+	"mincore" + // 219
+	"madvise" + // 220
+	"fcntl64" + // 221
+	"gettid" + // 224
+	"readahead" + // 225
+	"setxattr" + // 226
+	"lsetxattr" + // 227
+	"fsetxattr" + // 228
+	"getxattr" + // 229
+	"lgetxattr" + // 230
+	"fgetxattr" + // 231
+	"listxattr" + // 232
+	"llistxattr" + // 233
+	"flistxattr" + // 234
+	"removexattr" + // 235
+	"lremovexattr" + // 236
+	"fremovexattr" + // 237
+	"tkill" + // 238
+	"sendfile64" + // 239
+	"futex" + // 240
+	"sched_setaffinity" + // 241
+	"sched_getaffinity" + // 242
+	"io_setup" + // 243
+	"io_destroy" + // 244
+	"io_getevents" + // 245
+	"io_submit" + // 246
+	"io_cancel" + // 247
+	"exit_group" + // 248
+	"lookup_dcookie" + // 249
+	"epoll_create" + // 250
+	"epoll_ctl" + // 251
+	"epoll_wait" + // 252
+	"remap_file_pages" + // 253
+	"set_tid_address" + // 256
+	"timer_create" + // 257
+	"timer_settime" + // 258
+	"timer_gettime" + // 259
+	"timer_getoverrun" + // 260
+	"timer_delete" + // 261
+	"clock_settime" + // 262
+	"clock_gettime" + // 263
+	"clock_getres" + // 264
+	"clock_nanosleep" + // 265
+	"statfs64" + // 266
+	"fstatfs64" + // 267
+	"tgkill" + // 268
+	"utimes" + // 269
+	"arm_fadvise64_64" + // 270
+	"pciconfig_iobase" + // 271
+	"pciconfig_read" + // 272
+	"pciconfig_write" + // 273
+	"mq_open" + // 274
+	"mq_unlink" + // 275
+	"mq_timedsend" + // 276
+	"mq_timedreceive" + // 277
+	"mq_notify" + // 278
+	"mq_getsetattr" + // 279
+	"waitid" + // 280
+	"socket" + // 281
+	"bind" + // 282
+	"connect" + // 283
+	"listen" + // 284
+	"accept" + // 285
+	"getsockname" + // 286
+	"getpeername" + // 287
+	"socketpair" + // 288
+	"send" + // 289
+	"sendto" + // 290
+	"recv" + // 291
+	"recvfrom" + // 292
+	"shutdown" + // 293
+	"setsockopt" + // 294
+	"getsockopt" + // 295
+	"sendmsg" + // 296
+	"recvmsg" + // 297
+	"semop" + // 298
+	"semget" + // 299
+	"semctl" + // 300
+	"msgsnd" + // 301
+	"msgrcv" + // 302
+	"msgget" + // 303
+	"msgctl" + // 304
+	"shmat" + // 305
+	"shmdt" + // 306
+	"shmget" + // 307
+	"shmctl" + // 308
+	"add_key" + // 309
+	"request_key" + // 310
+	"keyctl" + // 311
+	"semtimedop" + // 312
+	"vserver" + // 313
+	"ioprio_set" + // 314
+	"ioprio_get" + // 315
+	"inotify_init" + // 316
+	"inotify_add_watch" + // 317
+	"inotify_rm_watch" + // 318
+	"mbind" + // 319
+	"get_mempolicy" + // 320
+	"set_mempolicy" + // 321
+	"openat" + // 322
+	"mkdirat" + // 323
+	"mknodat" + // 324
+	"fchownat" + // 325
+	"futimesat" + // 326
+	"fstatat64" + // 327
+	"unlinkat" + // 328
+	"renameat" + // 329
+	"linkat" + // 330
+	"symlinkat" + // 331
+	"readlinkat" + // 332
+	"fchmodat" + // 333
+	"faccessat" + // 334
+	"pselect6" + // 335
+	"ppoll" + // 336
+	"unshare" + // 337
+	"set_robust_list" + // 338
+	"get_robust_list" + // 339
+	"splice" + // 340
+	"arm_sync_file_range" + // 341
+	"tee" + // 342
+	"vmsplice" + // 343
+	"move_pages" + // 344
+	"getcpu" + // 345
+	"epoll_pwait" + // 346
+	"kexec_load" + // 347
+	"utimensat" + // 348
+	"signalfd" + // 349
+	"timerfd_create" + // 350
+	"eventfd" + // 351
+	"fallocate" + // 352
+	"timerfd_settime" + // 353
+	"timerfd_gettime" + // 354
+	"signalfd4" + // 355
+	"eventfd2" + // 356
+	"epoll_create1" + // 357
+	"dup3" + // 358
+	"pipe2" + // 359
+	"inotify_init1" + // 360
+	"preadv" + // 361
+	"pwritev" + // 362
+	"rt_tgsigqueueinfo" + // 363
+	"perf_event_open" + // 364
+	"recvmmsg" + // 365
+	"accept4" + // 366
+	"fanotify_init" + // 367
+	"fanotify_mark" + // 368
+	"prlimit64" + // 369
+	"name_to_handle_at" + // 370
+	"open_by_handle_at" + // 371
+	"clock_adjtime" + // 372
+	"syncfs" + // 373
+	"sendmmsg" + // 374
+	"setns" + // 375
+	"process_vm_readv" + // 376
+	"process_vm_writev" + // 377
+	"kcmp" + // 378
+	"finit_module" + // 379
+	"sched_setattr" + // 380
+	"sched_getattr" + // 381
+	"renameat2" + // 382
+	"seccomp" + // 383
+	"getrandom" + // 384
+	"memfd_create" + // 385
+	"bpf" + // 386
+	"execveat" + // 387
+	"userfaultfd" + // 388
+	"membarrier" + // 389
+	"mlock2" + // 390
+	"copy_file_range" + // 391
+	"preadv2" + // 392
+	"pwritev2" + // 393
+	"pkey_mprotect" + // 394
+	"pkey_alloc" + // 395
+	"pkey_free" + // 396
+	"statx" + // 397
+	"rseq" + // 398
+	"io_pgetevents" + // 399
+	"migrate_pages" + // 400
+	"kexec_file_load" + // 401
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" + // 471
+	"breakpoint" + // 983041
+	"cacheflush" + // 983042
+	"usr26" + // 983043
+	"usr32" + // 983044
+	"set_tls" + // 983045
+	"get_tls" // 983046
 
-// sys_riscv64 lists the 328 syscalls of riscv64 by number.
-var sys_riscv64 = []Syscall{
-	{"io_setup", 0},
-	{"io_destroy", 1},
-	{"io_submit", 2},
-	{"io_cancel", 3},
-	{"io_getevents", 4},
-	{"setxattr", 5},
-	{"lsetxattr", 6},
-	{"fsetxattr", 7},
-	{"getxattr", 8},
-	{"lgetxattr", 9},
-	{"fgetxattr", 10},
-	{"listxattr", 11},
-	{"llistxattr", 12},
-	{"flistxattr", 13},
-	{"removexattr", 14},
-	{"lremovexattr", 15},
-	{"fremovexattr", 16},
-	{"getcwd", 17},
-	{"lookup_dcookie", 18},
-	{"eventfd2", 19},
-	{"epoll_create1", 20},
-	{"epoll_ctl", 21},
-	{"epoll_pwait", 22},
-	{"dup", 23},
-	{"dup3", 24},
-	{"fcntl", 25},
-	{"inotify_init1", 26},
-	{"inotify_add_watch", 27},
-	{"inotify_rm_watch", 28},
-	{"ioctl", 29},
-	{"ioprio_set", 30},
-	{"ioprio_get", 31},
-	{"flock", 32},
-	{"mknodat", 33},
-	{"mkdirat", 34},
-	{"unlinkat", 35},
-	{"symlinkat", 36},
-	{"linkat", 37},
-	{"umount2", 39},
-	{"mount", 40},
-	{"pivot_root", 41},
-	{"nfsservctl", 42},
-	{"statfs", 43},
-	{"fstatfs", 44},
-	{"truncate", 45},
-	{"ftruncate", 46},
-	{"fallocate", 47},
-	{"faccessat", 48},
-	{"chdir", 49},
-	{"fchdir", 50},
-	{"chroot", 51},
-	{"fchmod", 52},
-	{"fchmodat", 53},
-	{"fchownat", 54},
-	{"fchown", 55},
-	{"openat", 56},
-	{"close", 57},
-	{"vhangup", 58},
-	{"pipe2", 59},
-	{"quotactl", 60},
-	{"getdents64", 61},
-	{"lseek", 62},
-	{"read", 63},
-	{"write", 64},
-	{"readv", 65},
-	{"writev", 66},
-	{"pread64", 67},
-	{"pwrite64", 68},
-	{"preadv", 69},
-	{"pwritev", 70},
-	{"sendfile", 71},
-	{"pselect6", 72},
-	{"ppoll", 73},
-	{"signalfd4", 74},
-	{"vmsplice", 75},
-	{"splice", 76},
-	{"tee", 77},
-	{"readlinkat", 78},
-	{"newfstatat", 79},
-	{"fstat", 80},
-	{"sync", 81},
-	{"fsync", 82},
-	{"fdatasync", 83},
-	{"sync_file_range", 84},
-	{"timerfd_create", 85},
-	{"timerfd_settime", 86},
-	{"timerfd_gettime", 87},
-	{"utimensat", 88},
-	{"acct", 89},
-	{"capget", 90},
-	{"capset", 91},
-	{"personality", 92},
-	{"exit", 93},
-	{"exit_group", 94},
-	{"waitid", 95},
-	{"set_tid_address", 96},
-	{"unshare", 97},
-	{"futex", 98},
-	{"set_robust_list", 99},
-	{"get_robust_list", 100},
-	{"nanosleep", 101},
-	{"getitimer", 102},
-	{"setitimer", 103},
-	{"kexec_load", 104},
-	{"init_module", 105},
-	{"delete_module", 106},
-	{"timer_create", 107},
-	{"timer_gettime", 108},
-	{"timer_getoverrun", 109},
-	{"timer_settime", 110},
-	{"timer_delete", 111},
-	{"clock_settime", 112},
-	{"clock_gettime", 113},
-	{"clock_getres", 114},
-	{"clock_nanosleep", 115},
-	{"syslog", 116},
-	{"ptrace", 117},
-	{"sched_setparam", 118},
-	{"sched_setscheduler", 119},
-	{"sched_getscheduler", 120},
-	{"sched_getparam", 121},
-	{"sched_setaffinity", 122},
-	{"sched_getaffinity", 123},
-	{"sched_yield", 124},
-	{"sched_get_priority_max", 125},
-	{"sched_get_priority_min", 126},
-	{"sched_rr_get_interval", 127},
-	{"restart_syscall", 128},
-	{"kill", 129},
-	{"tkill", 130},
-	{"tgkill", 131},
-	{"sigaltstack", 132},
-	{"rt_sigsuspend", 133},
-	{"rt_sigaction", 134},
-	{"rt_sigprocmask", 135},
-	{"rt_sigpending", 136},
-	{"rt_sigtimedwait", 137},
-	{"rt_sigqueueinfo", 138},
-	{"rt_sigreturn", 139},
-	{"setpriority", 140},
-	{"getpriority", 141},
-	{"reboot", 142},
-	{"setregid", 143},
-	{"setgid", 144},
-	{"setreuid", 145},
-	{"setuid", 146},
-	{"setresuid", 147},
-	{"getresuid", 148},
-	{"setresgid", 149},
-	{"getresgid", 150},
-	{"setfsuid", 151},
-	{"setfsgid", 152},
-	{"times", 153},
-	{"setpgid", 154},
-	{"getpgid", 155},
-	{"getsid", 156},
-	{"setsid", 157},
-	{"getgroups", 158},
-	{"setgroups", 159},
-	{"uname", 160},
-	{"sethostname", 161},
-	{"setdomainname", 162},
-	{"getrlimit", 163},
-	{"setrlimit", 164},
-	{"getrusage", 165},
-	{"umask", 166},
-	{"prctl", 167},
-	{"getcpu", 168},
-	{"gettimeofday", 169},
-	{"settimeofday", 170},
-	{"adjtimex", 171},
-	{"getpid", 172},
-	{"getppid", 173},
-	{"getuid", 174},
-	{"geteuid", 175},
-	{"getgid", 176},
-	{"getegid", 177},
-	{"gettid", 178},
-	{"sysinfo", 179},
-	{"mq_open", 180},
-	{"mq_unlink", 181},
-	{"mq_timedsend", 182},
-	{"mq_timedreceive", 183},
-	{"mq_notify", 184},
-	{"mq_getsetattr", 185},
-	{"msgget", 186},
-	{"msgctl", 187},
-	{"msgrcv", 188},
-	{"msgsnd", 189},
-	{"semget", 190},
-	{"semctl", 191},
-	{"semtimedop", 192},
-	{"semop", 193},
-	{"shmget", 194},
-	{"shmctl", 195},
-	{"shmat", 196},
-	{"shmdt", 197},
-	{"socket", 198},
-	{"socketpair", 199},
-	{"bind", 200},
-	{"listen", 201},
-	{"accept", 202},
-	{"connect", 203},
-	{"getsockname", 204},
-	{"getpeername", 205},
-	{"sendto", 206},
-	{"recvfrom", 207},
-	{"setsockopt", 208},
-	{"getsockopt", 209},
-	{"shutdown", 210},
-	{"sendmsg", 211},
-	{"recvmsg", 212},
-	{"readahead", 213},
-	{"brk", 214},
-	{"munmap", 215},
-	{"mremap", 216},
-	{"add_key", 217},
-	{"request_key", 218},
-	{"keyctl", 219},
-	{"clone", 220},
-	{"execve", 221},
-	{"mmap", 222},
-	{"fadvise64", 223},
-	{"swapon", 224},
-	{"swapoff", 225},
-	{"mprotect", 226},
-	{"msync", 227},
-	{"mlock", 228},
-	{"munlock", 229},
-	{"mlockall", 230},
-	{"munlockall", 231},
-	{"mincore", 232},
-	{"madvise", 233},
-	{"remap_file_pages", 234},
-	{"mbind", 235},
-	{"get_mempolicy", 236},
-	{"set_mempolicy", 237},
-	{"migrate_pages", 238},
-	{"move_pages", 239},
-	{"rt_tgsigqueueinfo", 240},
-	{"perf_event_open", 241},
-	{"accept4", 242},
-	{"recvmmsg", 243},
-	{"riscv_hwprobe", 258},
-	{"riscv_flush_icache", 259},
-	{"wait4", 260},
-	{"prlimit64", 261},
-	{"fanotify_init", 262},
-	{"fanotify_mark", 263},
-	{"name_to_handle_at", 264},
-	{"open_by_handle_at", 265},
-	{"clock_adjtime", 266},
-	{"syncfs", 267},
-	{"setns", 268},
-	{"sendmmsg", 269},
-	{"process_vm_readv", 270},
-	{"process_vm_writev", 271},
-	{"kcmp", 272},
-	{"finit_module", 273},
-	{"sched_setattr", 274},
-	{"sched_getattr", 275},
-	{"renameat2", 276},
-	{"seccomp", 277},
-	{"getrandom", 278},
-	{"memfd_create", 279},
-	{"bpf", 280},
-	{"execveat", 281},
-	{"userfaultfd", 282},
-	{"membarrier", 283},
-	{"mlock2", 284},
-	{"copy_file_range", 285},
-	{"preadv2", 286},
-	{"pwritev2", 287},
-	{"pkey_mprotect", 288},
-	{"pkey_alloc", 289},
-	{"pkey_free", 290},
-	{"statx", 291},
-	{"io_pgetevents", 292},
-	{"rseq", 293},
-	{"kexec_file_load", 294},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_riscv64 holds the 328 syscalls of riscv64 by number, packed as sysTable describes.
+const sys_riscv64 sysTable = "\x48\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x27\x00\x00\x00\x28\x00\x00\x00" +
+	"\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00\x2c\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00\x30\x00\x00\x00" +
+	"\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00" +
+	"\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00\x38\x00\x00\x00" +
+	"\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00\x3c\x00\x00\x00" +
+	"\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00" +
+	"\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00\x44\x00\x00\x00" +
+	"\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00\x48\x00\x00\x00" +
+	"\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00\x4c\x00\x00\x00" +
+	"\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00" +
+	"\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00\x54\x00\x00\x00" +
+	"\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00\x58\x00\x00\x00" +
+	"\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00" +
+	"\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00\x60\x00\x00\x00" +
+	"\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00\x64\x00\x00\x00" +
+	"\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00" +
+	"\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00\x74\x00\x00\x00" +
+	"\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00\x78\x00\x00\x00" +
+	"\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00\x7c\x00\x00\x00" +
+	"\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00\x80\x00\x00\x00" +
+	"\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00\x84\x00\x00\x00" +
+	"\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00\x88\x00\x00\x00" +
+	"\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00\x8c\x00\x00\x00" +
+	"\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00\x90\x00\x00\x00" +
+	"\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00\x94\x00\x00\x00" +
+	"\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00\x98\x00\x00\x00" +
+	"\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00\x9c\x00\x00\x00" +
+	"\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00\xa0\x00\x00\x00" +
+	"\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00\xa4\x00\x00\x00" +
+	"\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00\xa8\x00\x00\x00" +
+	"\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00\xac\x00\x00\x00" +
+	"\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00\xb0\x00\x00\x00" +
+	"\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00\xb4\x00\x00\x00" +
+	"\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00\xb8\x00\x00\x00" +
+	"\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00\xbc\x00\x00\x00" +
+	"\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00\xc0\x00\x00\x00" +
+	"\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00\xc4\x00\x00\x00" +
+	"\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00" +
+	"\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00\xcc\x00\x00\x00" +
+	"\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00\xd0\x00\x00\x00" +
+	"\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00\xd4\x00\x00\x00" +
+	"\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00" +
+	"\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00\xdc\x00\x00\x00" +
+	"\xdd\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00\xe0\x00\x00\x00" +
+	"\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00" +
+	"\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00" +
+	"\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00" +
+	"\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00" +
+	"\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00\x02\x01\x00\x00" +
+	"\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00" +
+	"\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00" +
+	"\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00" +
+	"\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00" +
+	"\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00" +
+	"\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00" +
+	"\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00" +
+	"\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00" +
+	"\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00" +
+	"\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00\xbf\x01\x00\x00" +
+	"\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00" +
+	"\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00" +
+	"\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00" +
+	"\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00" +
+	"\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00" +
+	"\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x08\x00\x12\x00\x1b\x00\x24\x00\x30\x00\x38\x00\x41\x00\x4a\x00" +
+	"\x52\x00\x5b\x00\x64\x00\x6d\x00\x77\x00\x81\x00\x8c\x00\x98\x00" +
+	"\xa4\x00\xaa\x00\xb8\x00\xc0\x00\xcd\x00\xd6\x00\xe1\x00\xe4\x00" +
+	"\xe8\x00\xed\x00\xfa\x00\x0b\x01\x1b\x01\x20\x01\x2a\x01\x34\x01" +
+	"\x39\x01\x40\x01\x47\x01\x4f\x01\x58\x01\x5e\x01\x65\x01\x6a\x01" +
+	"\x74\x01\x7e\x01\x84\x01\x8b\x01\x93\x01\x9c\x01\xa5\x01\xae\x01" +
+	"\xb3\x01\xb9\x01\xbf\x01\xc5\x01\xcd\x01\xd5\x01\xdb\x01\xe1\x01" +
+	"\xe6\x01\xed\x01\xf2\x01\xfa\x01\x04\x02\x09\x02\x0d\x02\x12\x02" +
+	"\x17\x02\x1d\x02\x24\x02\x2c\x02\x32\x02\x39\x02\x41\x02\x49\x02" +
+	"\x4e\x02\x57\x02\x5f\x02\x65\x02\x68\x02\x72\x02\x7c\x02\x81\x02" +
+	"\x85\x02\x8a\x02\x93\x02\xa2\x02\xb0\x02\xbf\x02\xce\x02\xd7\x02" +
+	"\xdb\x02\xe1\x02\xe7\x02\xf2\x02\xf6\x02\x00\x03\x06\x03\x15\x03" +
+	"\x1c\x03\x21\x03\x30\x03\x3f\x03\x48\x03\x51\x03\x5a\x03\x64\x03" +
+	"\x6f\x03\x7c\x03\x88\x03\x95\x03\xa5\x03\xb2\x03\xbe\x03\xcb\x03" +
+	"\xd8\x03\xe4\x03\xf3\x03\xf9\x03\xff\x03\x0d\x04\x1f\x04\x31\x04" +
+	"\x3f\x04\x50\x04\x61\x04\x6c\x04\x82\x04\x98\x04\xad\x04\xbc\x04" +
+	"\xc0\x04\xc5\x04\xcb\x04\xd6\x04\xe3\x04\xef\x04\xfd\x04\x0a\x05" +
+	"\x19\x05\x28\x05\x34\x05\x3f\x05\x4a\x05\x50\x05\x58\x05\x5e\x05" +
+	"\x66\x05\x6c\x05\x75\x05\x7e\x05\x87\x05\x90\x05\x98\x05\xa0\x05" +
+	"\xa5\x05\xac\x05\xb3\x05\xb9\x05\xbf\x05\xc8\x05\xd1\x05\xd6\x05" +
+	"\xe1\x05\xee\x05\xf7\x05\x00\x06\x09\x06\x0e\x06\x13\x06\x19\x06" +
+	"\x25\x06\x31\x06\x39\x06\x3f\x06\x46\x06\x4c\x06\x53\x06\x59\x06" +
+	"\x60\x06\x66\x06\x6d\x06\x74\x06\x7d\x06\x89\x06\x98\x06\xa1\x06" +
+	"\xae\x06\xb4\x06\xba\x06\xc0\x06\xc6\x06\xcc\x06\xd2\x06\xdc\x06" +
+	"\xe1\x06\xe7\x06\xed\x06\xf2\x06\xf7\x06\xfd\x06\x07\x07\x0b\x07" +
+	"\x11\x07\x17\x07\x1e\x07\x29\x07\x34\x07\x3a\x07\x42\x07\x4c\x07" +
+	"\x56\x07\x5e\x07\x65\x07\x6c\x07\x75\x07\x78\x07\x7e\x07\x84\x07" +
+	"\x8b\x07\x96\x07\x9c\x07\xa1\x07\xa7\x07\xab\x07\xb4\x07\xba\x07" +
+	"\xc1\x07\xc9\x07\xce\x07\xd3\x07\xda\x07\xe2\x07\xec\x07\xf3\x07" +
+	"\xfa\x07\x0a\x08\x0f\x08\x1c\x08\x29\x08\x36\x08\x40\x08\x51\x08" +
+	"\x60\x08\x67\x08\x6f\x08\x7c\x08\x8e\x08\x93\x08\x9c\x08\xa9\x08" +
+	"\xb6\x08\xc7\x08\xd8\x08\xe5\x08\xeb\x08\xf0\x08\xf8\x08\x08\x09" +
+	"\x19\x09\x1d\x09\x29\x09\x36\x09\x43\x09\x4c\x09\x53\x09\x5c\x09" +
+	"\x68\x09\x6b\x09\x73\x09\x7e\x09\x88\x09\x8e\x09\x9d\x09\xa4\x09" +
+	"\xac\x09\xb9\x09\xc3\x09\xcc\x09\xd1\x09\xde\x09\xe2\x09\xf1\x09" +
+	"\x02\x0a\x10\x0a\x1e\x0a\x2f\x0a\x38\x0a\x42\x0a\x48\x0a\x50\x0a" +
+	"\x57\x0a\x5d\x0a\x67\x0a\x6d\x0a\x78\x0a\x7f\x0a\x8a\x0a\x94\x0a" +
+	"\xa3\x0a\xaf\x0a\xbc\x0a\xc7\x0a\xde\x0a\xef\x0a\x05\x0b\x11\x0b" +
+	"\x21\x0b\x2c\x0b\x43\x0b\x4c\x0b\x55\x0b\x65\x0b\x6f\x0b\x79\x0b" +
+	"\x86\x0b\x8f\x0b\x98\x0b\xa9\x0b\xba\x0b\xca\x0b\xcf\x0b\xd9\x0b" +
+	"\xe3\x0b\xee\x0b\xfb\x0b\x09\x0c\x15\x0c\x21\x0c\x27\x0c\x37\x0c" +
+	// name order
+	"\xc9\x00\xf1\x00\x58\x00\xd8\x00\xaa\x00\xc7\x00\x09\x01\xd5\x00" +
+	"\x33\x01\x59\x00\x5a\x00\x30\x00\x32\x00\xfb\x00\x71\x00\x70\x00" +
+	"\x72\x00\x6f\x00\xdb\x00\x23\x01\x38\x00\x24\x01\xca\x00\x0e\x01" +
+	"\x69\x00\x17\x00\x18\x00\x14\x00\x15\x00\x16\x00\x29\x01\x13\x00" +
+	"\xdc\x00\x0a\x01\x5c\x00\x5d\x00\x2f\x00\x27\x01\xde\x00\x2e\x00" +
+	"\xf7\x00\xf8\x00\x31\x00\x33\x00\x34\x00\x34\x01\x36\x00\x35\x00" +
+	"\x19\x00\x52\x00\x0a\x00\x44\x01\x45\x01\x02\x01\x0d\x00\x20\x00" +
+	"\x10\x00\x1f\x01\x07\x00\x20\x01\x1e\x01\x21\x01\x4f\x00\x2b\x00" +
+	"\x51\x00\x2d\x00\x61\x00\x38\x01\x37\x01\x31\x01\x36\x01\xeb\x00" +
+	"\x63\x00\xa7\x00\x11\x00\x3c\x00\xb0\x00\xae\x00\xaf\x00\x9d\x00" +
+	"\x65\x00\xcc\x00\x9a\x00\xab\x00\xac\x00\x8c\x00\x07\x01\x95\x00" +
+	"\x93\x00\xa2\x00\xa4\x00\x9b\x00\xcb\x00\xd0\x00\xb1\x00\xa8\x00" +
+	"\xad\x00\x08\x00\x40\x01\x68\x00\x1b\x00\x1a\x00\x1c\x00\x03\x00" +
+	"\x01\x00\x04\x00\x15\x01\x00\x00\x02\x00\x1a\x01\x1b\x01\x19\x01" +
+	"\x1d\x00\x1f\x00\x1e\x00\x01\x01\x17\x01\x67\x00\xda\x00\x80\x00" +
+	"\x2d\x01\x2c\x01\x2e\x01\x09\x00\x25\x00\xc8\x00\x3a\x01\x46\x01" +
+	"\x0b\x00\x41\x01\x0c\x00\x12\x00\x0f\x00\x3d\x00\x06\x00\x3b\x01" +
+	"\x3d\x01\x3c\x01\xe8\x00\x35\x01\xea\x00\x0c\x01\x08\x01\x2f\x01" +
+	"\xed\x00\xe7\x00\x22\x00\x21\x00\xe3\x00\x0d\x01\xe5\x00\xdd\x00" +
+	"\x27\x00\x2a\x01\x1d\x01\xee\x00\xe1\x00\xb8\x00\xb7\x00\xb3\x00" +
+	"\xb6\x00\xb5\x00\xb4\x00\xd7\x00\x3e\x01\xba\x00\xb9\x00\xbb\x00" +
+	"\xbc\x00\xe2\x00\xe4\x00\xe6\x00\xd6\x00\xf9\x00\x64\x00\x4e\x00" +
+	"\x29\x00\xfa\x00\x1c\x01\x43\x01\x37\x00\x25\x01\xf0\x00\x5b\x00" +
+	"\x26\x01\x22\x01\x18\x01\x3a\x00\x28\x00\x12\x01\x13\x01\x11\x01" +
+	"\x48\x00\xa6\x00\x42\x00\x44\x00\x0f\x01\xf6\x00\x28\x01\x30\x01" +
+	"\xff\x00\x00\x01\x47\x00\x74\x00\x43\x00\x45\x00\x10\x01\x3b\x00" +
+	"\x2b\x01\x3e\x00\xd4\x00\x4d\x00\x40\x00\x8d\x00\xce\x00\xf2\x00" +
+	"\xd3\x00\xe9\x00\x0e\x00\x42\x01\x05\x01\xd9\x00\x7f\x00\xf4\x00" +
+	"\xf3\x00\x16\x01\x47\x01\x85\x00\x87\x00\x86\x00\x89\x00\x8a\x00" +
+	"\x84\x00\x88\x00\xef\x00\x7c\x00\x7d\x00\x7a\x00\x04\x01\x78\x00" +
+	"\x77\x00\x7e\x00\x79\x00\x03\x01\x75\x00\x76\x00\x7b\x00\x06\x01" +
+	"\xbe\x00\xbd\x00\xc0\x00\xbf\x00\x46\x00\xfe\x00\xd2\x00\xcd\x00" +
+	"\xec\x00\x32\x01\x62\x00\x5f\x00\xa1\x00\x97\x00\x96\x00\x8f\x00" +
+	"\x9e\x00\xa0\x00\x66\x00\xfd\x00\x99\x00\x8b\x00\x8e\x00\x94\x00" +
+	"\x92\x00\x90\x00\xa3\x00\x9c\x00\xcf\x00\xa9\x00\x91\x00\x05\x00" +
+	"\x3f\x01\xc3\x00\xc2\x00\xc4\x00\xc1\x00\xd1\x00\x83\x00\x49\x00" +
+	"\xc5\x00\xc6\x00\x4b\x00\x2a\x00\x39\x01\x14\x01\xe0\x00\xdf\x00" +
+	"\x24\x00\x50\x00\x53\x00\xfc\x00\xb2\x00\x73\x00\x4c\x00\x82\x00" +
+	"\x6a\x00\x6e\x00\x6c\x00\x6b\x00\x6d\x00\x54\x00\x56\x00\x55\x00" +
+	"\x98\x00\x81\x00\x2c\x00\xa5\x00\x26\x00\x9f\x00\x23\x00\x60\x00" +
+	"\x0b\x01\x57\x00\x39\x00\x4a\x00\xf5\x00\x5e\x00\x3f\x00\x41\x00" +
+	// names
+	"io_setup" + // 0
+	"io_destroy" + // 1
+	"io_submit" + // 2
+	"io_cancel" + // 3
+	"io_getevents" + // 4
+	"setxattr" + // 5
+	"lsetxattr" + // 6
+	"fsetxattr" + // 7
+	"getxattr" + // 8
+	"lgetxattr" + // 9
+	"fgetxattr" + // 10
+	"listxattr" + // 11
+	"llistxattr" + // 12
+	"flistxattr" + // 13
+	"removexattr" + // 14
+	"lremovexattr" + // 15
+	"fremovexattr" + // 16
+	"getcwd" + // 17
+	"lookup_dcookie" + // 18
+	"eventfd2" + // 19
+	"epoll_create1" + // 20
+	"epoll_ctl" + // 21
+	"epoll_pwait" + // 22
+	"dup" + // 23
+	"dup3" + // 24
+	"fcntl" + // 25
+	"inotify_init1" + // 26
+	"inotify_add_watch" + // 27
+	"inotify_rm_watch" + // 28
+	"ioctl" + // 29
+	"ioprio_set" + // 30
+	"ioprio_get" + // 31
+	"flock" + // 32
+	"mknodat" + // 33
+	"mkdirat" + // 34
+	"unlinkat" + // 35
+	"symlinkat" + // 36
+	"linkat" + // 37
+	"umount2" + // 39
+	"mount" + // 40
+	"pivot_root" + // 41
+	"nfsservctl" + // 42
+	"statfs" + // 43
+	"fstatfs" + // 44
+	"truncate" + // 45
+	"ftruncate" + // 46
+	"fallocate" + // 47
+	"faccessat" + // 48
+	"chdir" + // 49
+	"fchdir" + // 50
+	"chroot" + // 51
+	"fchmod" + // 52
+	"fchmodat" + // 53
+	"fchownat" + // 54
+	"fchown" + // 55
+	"openat" + // 56
+	"close" + // 57
+	"vhangup" + // 58
+	"pipe2" + // 59
+	"quotactl" + // 60
+	"getdents64" + // 61
+	"lseek" + // 62
+	"read" + // 63
+	"write" + // 64
+	"readv" + // 65
+	"writev" + // 66
+	"pread64" + // 67
+	"pwrite64" + // 68
+	"preadv" + // 69
+	"pwritev" + // 70
+	"sendfile" + // 71
+	"pselect6" + // 72
+	"ppoll" + // 73
+	"signalfd4" + // 74
+	"vmsplice" + // 75
+	"splice" + // 76
+	"tee" + // 77
+	"readlinkat" + // 78
+	"newfstatat" + // 79
+	"fstat" + // 80
+	"sync" + // 81
+	"fsync" + // 82
+	"fdatasync" + // 83
+	"sync_file_range" + // 84
+	"timerfd_create" + // 85
+	"timerfd_settime" + // 86
+	"timerfd_gettime" + // 87
+	"utimensat" + // 88
+	"acct" + // 89
+	"capget" + // 90
+	"capset" + // 91
+	"personality" + // 92
+	"exit" + // 93
+	"exit_group" + // 94
+	"waitid" + // 95
+	"set_tid_address" + // 96
+	"unshare" + // 97
+	"futex" + // 98
+	"set_robust_list" + // 99
+	"get_robust_list" + // 100
+	"nanosleep" + // 101
+	"getitimer" + // 102
+	"setitimer" + // 103
+	"kexec_load" + // 104
+	"init_module" + // 105
+	"delete_module" + // 106
+	"timer_create" + // 107
+	"timer_gettime" + // 108
+	"timer_getoverrun" + // 109
+	"timer_settime" + // 110
+	"timer_delete" + // 111
+	"clock_settime" + // 112
+	"clock_gettime" + // 113
+	"clock_getres" + // 114
+	"clock_nanosleep" + // 115
+	"syslog" + // 116
+	"ptrace" + // 117
+	"sched_setparam" + // 118
+	"sched_setscheduler" + // 119
+	"sched_getscheduler" + // 120
+	"sched_getparam" + // 121
+	"sched_setaffinity" + // 122
+	"sched_getaffinity" + // 123
+	"sched_yield" + // 124
+	"sched_get_priority_max" + // 125
+	"sched_get_priority_min" + // 126
+	"sched_rr_get_interval" + // 127
+	"restart_syscall" + // 128
+	"kill" + // 129
+	"tkill" + // 130
+	"tgkill" + // 131
+	"sigaltstack" + // 132
+	"rt_sigsuspend" + // 133
+	"rt_sigaction" + // 134
+	"rt_sigprocmask" + // 135
+	"rt_sigpending" + // 136
+	"rt_sigtimedwait" + // 137
+	"rt_sigqueueinfo" + // 138
+	"rt_sigreturn" + // 139
+	"setpriority" + // 140
+	"getpriority" + // 141
+	"reboot" + // 142
+	"setregid" + // 143
+	"setgid" + // 144
+	"setreuid" + // 145
+	"setuid" + // 146
+	"setresuid" + // 147
+	"getresuid" + // 148
+	"setresgid" + // 149
+	"getresgid" + // 150
+	"setfsuid" + // 151
+	"setfsgid" + // 152
+	"times" + // 153
+	"setpgid" + // 154
+	"getpgid" + // 155
+	"getsid" + // 156
+	"setsid" + // 157
+	"getgroups" + // 158
+	"setgroups" + // 159
+	"uname" + // 160
+	"sethostname" + // 161
+	"setdomainname" + // 162
+	"getrlimit" + // 163
+	"setrlimit" + // 164
+	"getrusage" + // 165
+	"umask" + // 166
+	"prctl" + // 167
+	"getcpu" + // 168
+	"gettimeofday" + // 169
+	"settimeofday" + // 170
+	"adjtimex" + // 171
+	"getpid" + // 172
+	"getppid" + // 173
+	"getuid" + // 174
+	"geteuid" + // 175
+	"getgid" + // 176
+	"getegid" + // 177
+	"gettid" + // 178
+	"sysinfo" + // 179
+	"mq_open" + // 180
+	"mq_unlink" + // 181
+	"mq_timedsend" + // 182
+	"mq_timedreceive" + // 183
+	"mq_notify" + // 184
+	"mq_getsetattr" + // 185
+	"msgget" + // 186
+	"msgctl" + // 187
+	"msgrcv" + // 188
+	"msgsnd" + // 189
+	"semget" + // 190
+	"semctl" + // 191
+	"semtimedop" + // 192
+	"semop" + // 193
+	"shmget" + // 194
+	"shmctl" + // 195
+	"shmat" + // 196
+	"shmdt" + // 197
+	"socket" + // 198
+	"socketpair" + // 199
+	"bind" + // 200
+	"listen" + // 201
+	"accept" + // 202
+	"connect" + // 203
+	"getsockname" + // 204
+	"getpeername" + // 205
+	"sendto" + // 206
+	"recvfrom" + // 207
+	"setsockopt" + // 208
+	"getsockopt" + // 209
+	"shutdown" + // 210
+	"sendmsg" + // 211
+	"recvmsg" + // 212
+	"readahead" + // 213
+	"brk" + // 214
+	"munmap" + // 215
+	"mremap" + // 216
+	"add_key" + // 217
+	"request_key" + // 218
+	"keyctl" + // 219
+	"clone" + // 220
+	"execve" + // 221
+	"mmap" + // 222
+	"fadvise64" + // 223
+	"swapon" + // 224
+	"swapoff" + // 225
+	"mprotect" + // 226
+	"msync" + // 227
+	"mlock" + // 228
+	"munlock" + // 229
+	"mlockall" + // 230
+	"munlockall" + // 231
+	"mincore" + // 232
+	"madvise" + // 233
+	"remap_file_pages" + // 234
+	"mbind" + // 235
+	"get_mempolicy" + // 236
+	"set_mempolicy" + // 237
+	"migrate_pages" + // 238
+	"move_pages" + // 239
+	"rt_tgsigqueueinfo" + // 240
+	"perf_event_open" + // 241
+	"accept4" + // 242
+	"recvmmsg" + // 243
+	"riscv_hwprobe" + // 258
+	"riscv_flush_icache" + // 259
+	"wait4" + // 260
+	"prlimit64" + // 261
+	"fanotify_init" + // 262
+	"fanotify_mark" + // 263
+	"name_to_handle_at" + // 264
+	"open_by_handle_at" + // 265
+	"clock_adjtime" + // 266
+	"syncfs" + // 267
+	"setns" + // 268
+	"sendmmsg" + // 269
+	"process_vm_readv" + // 270
+	"process_vm_writev" + // 271
+	"kcmp" + // 272
+	"finit_module" + // 273
+	"sched_setattr" + // 274
+	"sched_getattr" + // 275
+	"renameat2" + // 276
+	"seccomp" + // 277
+	"getrandom" + // 278
+	"memfd_create" + // 279
+	"bpf" + // 280
+	"execveat" + // 281
+	"userfaultfd" + // 282
+	"membarrier" + // 283
+	"mlock2" + // 284
+	"copy_file_range" + // 285
+	"preadv2" + // 286
+	"pwritev2" + // 287
+	"pkey_mprotect" + // 288
+	"pkey_alloc" + // 289
+	"pkey_free" + // 290
+	"statx" + // 291
+	"io_pgetevents" + // 292
+	"rseq" + // 293
+	"kexec_file_load" + // 294
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_ppc64 lists the 424 syscalls of ppc64le and ppc64 by number.
-var sys_ppc64 = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"break", 17},
-	{"oldstat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"oldfstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"stty", 31},
-	{"gtty", 32},
-	{"access", 33},
-	{"nice", 34},
-	{"ftime", 35},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"prof", 44},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"lock", 53},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"mpx", 56},
-	{"setpgid", 57},
-	{"ulimit", 58},
-	{"oldolduname", 59},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"select", 82},
-	{"symlink", 83},
-	{"oldlstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"profil", 98},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"ioperm", 101},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"olduname", 109},
-	{"iopl", 110},
-	{"vhangup", 111},
-	{"idle", 112},
-	{"vm86", 113},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"modify_ldt", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"afs_syscall", 137},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"query_module", 166},
-	{"poll", 167},
-	{"nfsservctl", 168},
-	{"setresgid", 169},
-	{"getresgid", 170},
-	{"prctl", 171},
-	{"rt_sigreturn", 172},
-	{"rt_sigaction", 173},
-	{"rt_sigprocmask", 174},
-	{"rt_sigpending", 175},
-	{"rt_sigtimedwait", 176},
-	{"rt_sigqueueinfo", 177},
-	{"rt_sigsuspend", 178},
-	{"pread64", 179},
-	{"pwrite64", 180},
-	{"chown", 181},
-	{"getcwd", 182},
-	{"capget", 183},
-	{"capset", 184},
-	{"sigaltstack", 185},
-	{"sendfile", 186},
-	{"getpmsg", 187},
-	{"putpmsg", 188},
-	{"vfork", 189},
-	{"ugetrlimit", 190},
-	{"readahead", 191},
-	{"pciconfig_read", 198},
-	{"pciconfig_write", 199},
-	{"pciconfig_iobase", 200},
-	{"multiplexer", 201},
-	{"getdents64", 202},
-	{"pivot_root", 203},
-	{"madvise", 205},
-	{"mincore", 206},
-	{"gettid", 207},
-	{"tkill", 208},
-	{"setxattr", 209},
-	{"lsetxattr", 210},
-	{"fsetxattr", 211},
-	{"getxattr", 212},
-	{"lgetxattr", 213},
-	{"fgetxattr", 214},
-	{"listxattr", 215},
-	{"llistxattr", 216},
-	{"flistxattr", 217},
-	{"removexattr", 218},
-	{"lremovexattr", 219},
-	{"fremovexattr", 220},
-	{"futex", 221},
-	{"sched_setaffinity", 222},
-	{"sched_getaffinity", 223},
-	{"tuxcall", 225},
-	{"io_setup", 227},
-	{"io_destroy", 228},
-	{"io_getevents", 229},
-	{"io_submit", 230},
-	{"io_cancel", 231},
-	{"set_tid_address", 232},
-	{"fadvise64", 233},
-	{"exit_group", 234},
-	{"lookup_dcookie", 235},
-	{"epoll_create", 236},
-	{"epoll_ctl", 237},
-	{"epoll_wait", 238},
-	{"remap_file_pages", 239},
-	{"timer_create", 240},
-	{"timer_settime", 241},
-	{"timer_gettime", 242},
-	{"timer_getoverrun", 243},
-	{"timer_delete", 244},
-	{"clock_settime", 245},
-	{"clock_gettime", 246},
-	{"clock_getres", 247},
-	{"clock_nanosleep", 248},
-	{"swapcontext", 249},
-	{"tgkill", 250},
-	{"utimes", 251},
-	{"statfs64", 252},
-	{"fstatfs64", 253},
-	{"rtas", 255},
-	{"sys_debug_setcontext", 256},
-	{"migrate_pages", 258},
-	{"mbind", 259},
-	{"get_mempolicy", 260},
-	{"set_mempolicy", 261},
-	{"mq_open", 262},
-	{"mq_unlink", 263},
-	{"mq_timedsend", 264},
-	{"mq_timedreceive", 265},
-	{"mq_notify", 266},
-	{"mq_getsetattr", 267},
-	{"kexec_load", 268},
-	{"add_key", 269},
-	{"request_key", 270},
-	{"keyctl", 271},
-	{"waitid", 272},
-	{"ioprio_set", 273},
-	{"ioprio_get", 274},
-	{"inotify_init", 275},
-	{"inotify_add_watch", 276},
-	{"inotify_rm_watch", 277},
-	{"spu_run", 278},
-	{"spu_create", 279},
-	{"pselect6", 280},
-	{"ppoll", 281},
-	{"unshare", 282},
-	{"splice", 283},
-	{"tee", 284},
-	{"vmsplice", 285},
-	{"openat", 286},
-	{"mkdirat", 287},
-	{"mknodat", 288},
-	{"fchownat", 289},
-	{"futimesat", 290},
-	{"newfstatat", 291},
-	{"unlinkat", 292},
-	{"renameat", 293},
-	{"linkat", 294},
-	{"symlinkat", 295},
-	{"readlinkat", 296},
-	{"fchmodat", 297},
-	{"faccessat", 298},
-	{"get_robust_list", 299},
-	{"set_robust_list", 300},
-	{"move_pages", 301},
-	{"getcpu", 302},
-	{"epoll_pwait", 303},
-	{"utimensat", 304},
-	{"signalfd", 305},
-	{"timerfd_create", 306},
-	{"eventfd", 307},
-	{"sync_file_range2", 308},
-	{"fallocate", 309},
-	{"subpage_prot", 310},
-	{"timerfd_settime", 311},
-	{"timerfd_gettime", 312},
-	{"signalfd4", 313},
-	{"eventfd2", 314},
-	{"epoll_create1", 315},
-	{"dup3", 316},
-	{"pipe2", 317},
-	{"inotify_init1", 318},
-	{"perf_event_open", 319},
-	{"preadv", 320},
-	{"pwritev", 321},
-	{"rt_tgsigqueueinfo", 322},
-	{"fanotify_init", 323},
-	{"fanotify_mark", 324},
-	{"prlimit64", 325},
-	{"socket", 326},
-	{"bind", 327},
-	{"connect", 328},
-	{"listen", 329},
-	{"accept", 330},
-	{"getsockname", 331},
-	{"getpeername", 332},
-	{"socketpair", 333},
-	{"send", 334},
-	{"sendto", 335},
-	{"recv", 336},
-	{"recvfrom", 337},
-	{"shutdown", 338},
-	{"setsockopt", 339},
-	{"getsockopt", 340},
-	{"sendmsg", 341},
-	{"recvmsg", 342},
-	{"recvmmsg", 343},
-	{"accept4", 344},
-	{"name_to_handle_at", 345},
-	{"open_by_handle_at", 346},
-	{"clock_adjtime", 347},
-	{"syncfs", 348},
-	{"sendmmsg", 349},
-	{"setns", 350},
-	{"process_vm_readv", 351},
-	{"process_vm_writev", 352},
-	{"finit_module", 353},
-	{"kcmp", 354},
-	{"sched_setattr", 355},
-	{"sched_getattr", 356},
-	{"renameat2", 357},
-	{"seccomp", 358},
-	{"getrandom", 359},
-	{"memfd_create", 360},
-	{"bpf", 361},
-	{"execveat", 362},
-	{"switch_endian", 363},
-	{"userfaultfd", 364},
-	{"membarrier", 365},
-	{"mlock2", 378},
-	{"copy_file_range", 379},
-	{"preadv2", 380},
-	{"pwritev2", 381},
-	{"kexec_file_load", 382},
-	{"statx", 383},
-	{"pkey_alloc", 384},
-	{"pkey_free", 385},
-	{"pkey_mprotect", 386},
-	{"rseq", 387},
-	{"io_pgetevents", 388},
-	{"semtimedop", 392},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_ppc64 holds the 424 syscalls of ppc64le and ppc64 by number, packed as sysTable describes.
+const sys_ppc64 sysTable = "\xa8\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00" +
+	"\x70\x00\x00\x00\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00" +
+	"\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00\xc9\x00\x00\x00" +
+	"\xca\x00\x00\x00\xcb\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00" +
+	"\xcf\x00\x00\x00\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00" +
+	"\xd3\x00\x00\x00\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00" +
+	"\xd7\x00\x00\x00\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00" +
+	"\xdb\x00\x00\x00\xdc\x00\x00\x00\xdd\x00\x00\x00\xde\x00\x00\x00" +
+	"\xdf\x00\x00\x00\xe1\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00" +
+	"\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00" +
+	"\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00" +
+	"\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00" +
+	"\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00" +
+	"\xf5\x00\x00\x00\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00" +
+	"\xf9\x00\x00\x00\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00" +
+	"\xfd\x00\x00\x00\xff\x00\x00\x00\x00\x01\x00\x00\x02\x01\x00\x00" +
+	"\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00" +
+	"\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00" +
+	"\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00" +
+	"\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00" +
+	"\x27\x01\x00\x00\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00" +
+	"\x2b\x01\x00\x00\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00" +
+	"\x2f\x01\x00\x00\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00" +
+	"\x33\x01\x00\x00\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00" +
+	"\x37\x01\x00\x00\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00" +
+	"\x3b\x01\x00\x00\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00" +
+	"\x3f\x01\x00\x00\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00" +
+	"\x43\x01\x00\x00\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00" +
+	"\x47\x01\x00\x00\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00" +
+	"\x4b\x01\x00\x00\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00" +
+	"\x4f\x01\x00\x00\x50\x01\x00\x00\x51\x01\x00\x00\x52\x01\x00\x00" +
+	"\x53\x01\x00\x00\x54\x01\x00\x00\x55\x01\x00\x00\x56\x01\x00\x00" +
+	"\x57\x01\x00\x00\x58\x01\x00\x00\x59\x01\x00\x00\x5a\x01\x00\x00" +
+	"\x5b\x01\x00\x00\x5c\x01\x00\x00\x5d\x01\x00\x00\x5e\x01\x00\x00" +
+	"\x5f\x01\x00\x00\x60\x01\x00\x00\x61\x01\x00\x00\x62\x01\x00\x00" +
+	"\x63\x01\x00\x00\x64\x01\x00\x00\x65\x01\x00\x00\x66\x01\x00\x00" +
+	"\x67\x01\x00\x00\x68\x01\x00\x00\x69\x01\x00\x00\x6a\x01\x00\x00" +
+	"\x6b\x01\x00\x00\x6c\x01\x00\x00\x6d\x01\x00\x00\x7a\x01\x00\x00" +
+	"\x7b\x01\x00\x00\x7c\x01\x00\x00\x7d\x01\x00\x00\x7e\x01\x00\x00" +
+	"\x7f\x01\x00\x00\x80\x01\x00\x00\x81\x01\x00\x00\x82\x01\x00\x00" +
+	"\x83\x01\x00\x00\x84\x01\x00\x00\x88\x01\x00\x00\x89\x01\x00\x00" +
+	"\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00\x8d\x01\x00\x00" +
+	"\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00\x91\x01\x00\x00" +
+	"\x92\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00" +
+	"\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00" +
+	"\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00" +
+	"\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00" +
+	"\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00" +
+	"\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00" +
+	"\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00" +
+	"\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00" +
+	"\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x63\x00\x6a\x00\x6f\x00\x75\x00\x7a\x00\x80\x00\x86\x00" +
+	"\x8c\x00\x91\x00\x97\x00\x9c\x00\xa4\x00\xa9\x00\xae\x00\xb2\x00" +
+	"\xb6\x00\xbc\x00\xc0\x00\xc5\x00\xc9\x00\xcd\x00\xd3\x00\xd8\x00" +
+	"\xdd\x00\xe0\x00\xe4\x00\xe9\x00\xed\x00\xf0\x00\xf6\x00\xfc\x00" +
+	"\x02\x01\x09\x01\x10\x01\x14\x01\x1b\x01\x1f\x01\x24\x01\x29\x01" +
+	"\x2c\x01\x33\x01\x39\x01\x44\x01\x49\x01\x4f\x01\x54\x01\x58\x01" +
+	"\x5f\x01\x66\x01\x6c\x01\x75\x01\x7d\x01\x85\x01\x8d\x01\x95\x01" +
+	"\x9f\x01\xa9\x01\xb4\x01\xbd\x01\xc6\x01\xcf\x01\xdb\x01\xe7\x01" +
+	"\xf0\x01\xf9\x01\xff\x01\x06\x02\x0e\x02\x16\x02\x1c\x02\x22\x02" +
+	"\x28\x02\x2f\x02\x33\x02\x39\x02\x41\x02\x4a\x02\x50\x02\x56\x02" +
+	"\x61\x02\x6c\x02\x72\x02\x78\x02\x7f\x02\x85\x02\x8f\x02\x95\x02" +
+	"\x9e\x02\xa7\x02\xab\x02\xb0\x02\xb5\x02\xbd\x02\xc1\x02\xc8\x02" +
+	"\xcc\x02\xd0\x02\xd5\x02\xdc\x02\xe3\x02\xe6\x02\xeb\x02\xf4\x02" +
+	"\xf9\x02\x06\x03\x0b\x03\x15\x03\x1d\x03\x25\x03\x30\x03\x3d\x03" +
+	"\x48\x03\x55\x03\x64\x03\x6c\x03\x73\x03\x79\x03\x80\x03\x85\x03" +
+	"\x90\x03\x9b\x03\xa3\x03\xab\x03\xb2\x03\xba\x03\xc4\x03\xc9\x03" +
+	"\xce\x03\xd3\x03\xd9\x03\xdf\x03\xe8\x03\xef\x03\xf4\x03\xfb\x03" +
+	"\x03\x04\x0d\x04\x1b\x04\x29\x04\x3b\x04\x4d\x04\x58\x04\x6e\x04" +
+	"\x84\x04\x99\x04\xa2\x04\xa8\x04\xb1\x04\xba\x04\xc6\x04\xca\x04" +
+	"\xd4\x04\xdd\x04\xe6\x04\xeb\x04\xf7\x04\x03\x05\x11\x05\x1e\x05" +
+	"\x2d\x05\x3c\x05\x49\x05\x50\x05\x58\x05\x5d\x05\x63\x05\x69\x05" +
+	"\x6f\x05\x7a\x05\x82\x05\x89\x05\x90\x05\x95\x05\x9f\x05\xa8\x05" +
+	"\xb6\x05\xc5\x05\xd5\x05\xe0\x05\xea\x05\xf4\x05\xfb\x05\x02\x06" +
+	"\x08\x06\x0d\x06\x15\x06\x1e\x06\x27\x06\x2f\x06\x38\x06\x41\x06" +
+	"\x4a\x06\x54\x06\x5e\x06\x69\x06\x75\x06\x81\x06\x86\x06\x97\x06" +
+	"\xa8\x06\xaf\x06\xb7\x06\xc1\x06\xcd\x06\xd6\x06\xdf\x06\xee\x06" +
+	"\xf7\x06\x01\x07\x0f\x07\x1b\x07\x24\x07\x2e\x07\x3e\x07\x4a\x07" +
+	"\x57\x07\x64\x07\x74\x07\x80\x07\x8d\x07\x9a\x07\xa6\x07\xb5\x07" +
+	"\xc0\x07\xc6\x07\xcc\x07\xd4\x07\xdd\x07\xe1\x07\xf5\x07\x02\x08" +
+	"\x07\x08\x14\x08\x21\x08\x28\x08\x31\x08\x3d\x08\x4c\x08\x55\x08" +
+	"\x62\x08\x6c\x08\x73\x08\x7e\x08\x84\x08\x8a\x08\x94\x08\x9e\x08" +
+	"\xaa\x08\xbb\x08\xcb\x08\xd2\x08\xdc\x08\xe4\x08\xe9\x08\xf0\x08" +
+	"\xf6\x08\xf9\x08\x01\x09\x07\x09\x0e\x09\x15\x09\x1d\x09\x26\x09" +
+	"\x30\x09\x38\x09\x40\x09\x46\x09\x4f\x09\x59\x09\x61\x09\x6a\x09" +
+	"\x79\x09\x88\x09\x92\x09\x98\x09\xa3\x09\xac\x09\xb4\x09\xc2\x09" +
+	"\xc9\x09\xd9\x09\xe2\x09\xee\x09\xfd\x09\x0c\x0a\x15\x0a\x1d\x0a" +
+	"\x2a\x0a\x2e\x0a\x33\x0a\x40\x0a\x4f\x0a\x55\x0a\x5c\x0a\x6d\x0a" +
+	"\x7a\x0a\x87\x0a\x90\x0a\x96\x0a\x9a\x0a\xa1\x0a\xa7\x0a\xad\x0a" +
+	"\xb8\x0a\xc3\x0a\xcd\x0a\xd1\x0a\xd7\x0a\xdb\x0a\xe3\x0a\xeb\x0a" +
+	"\xf5\x0a\xff\x0a\x06\x0b\x0d\x0b\x15\x0b\x1c\x0b\x2d\x0b\x3e\x0b" +
+	"\x4b\x0b\x51\x0b\x59\x0b\x5e\x0b\x6e\x0b\x7f\x0b\x8b\x0b\x8f\x0b" +
+	"\x9c\x0b\xa9\x0b\xb2\x0b\xb9\x0b\xc2\x0b\xce\x0b\xd1\x0b\xd9\x0b" +
+	"\xe6\x0b\xf1\x0b\xfb\x0b\x01\x0c\x10\x0c\x17\x0c\x1f\x0c\x2e\x0c" +
+	"\x33\x0c\x3d\x0c\x46\x0c\x53\x0c\x57\x0c\x64\x0c\x6e\x0c\x74\x0c" +
+	"\x7a\x0c\x80\x0c\x86\x0c\x8b\x0c\x90\x0c\x96\x0c\x9c\x0c\xa2\x0c" +
+	"\xa8\x0c\xb9\x0c\xc7\x0c\xd5\x0c\xe6\x0c\xef\x0c\xf9\x0c\xff\x0c" +
+	"\x07\x0d\x0e\x0d\x14\x0d\x1e\x0d\x24\x0d\x2f\x0d\x36\x0d\x41\x0d" +
+	"\x4b\x0d\x5a\x0d\x66\x0d\x73\x0d\x7e\x0d\x95\x0d\xa6\x0d\xbc\x0d" +
+	"\xcc\x0d\xd7\x0d\xee\x0d\xf7\x0d\x00\x0e\x10\x0e\x1a\x0e\x24\x0e" +
+	"\x31\x0e\x3a\x0e\x43\x0e\x54\x0e\x65\x0e\x75\x0e\x7a\x0e\x84\x0e" +
+	"\x8e\x0e\x99\x0e\xa6\x0e\xb4\x0e\xc0\x0e\xcc\x0e\xd2\x0e\xe2\x0e" +
+	// name order
+	"\x8c\x00\x8e\x00\x95\x00\x3f\x01\x4d\x01\x21\x00\x33\x00\x02\x01" +
+	"\x7c\x00\x89\x00\x1b\x00\x86\x00\x3c\x01\x5e\x01\x11\x00\x2d\x00" +
+	"\x93\x01\xb7\x00\xb8\x00\x0c\x00\x0f\x00\xb5\x00\x3d\x00\x50\x01" +
+	"\xee\x00\xed\x00\xef\x00\xec\x00\x78\x00\x84\x01\x06\x00\x85\x01" +
+	"\x3d\x01\x64\x01\x08\x00\x7f\x00\x81\x00\x29\x00\x3f\x00\x31\x01" +
+	"\xe3\x00\x30\x01\xe4\x00\x24\x01\x8a\x01\xe5\x00\x28\x01\x2f\x01" +
+	"\x0b\x00\x5f\x01\x01\x00\xe1\x00\x1f\x01\x88\x01\xe0\x00\x2a\x01" +
+	"\x38\x01\x39\x01\x85\x00\x5e\x00\x1e\x01\x94\x01\x5f\x00\x16\x01" +
+	"\x37\x00\x94\x00\xcf\x00\xa4\x01\xa5\x01\x56\x01\xd2\x00\x8f\x00" +
+	"\x02\x00\xd5\x00\x80\x01\xcc\x00\x81\x01\x7f\x01\x82\x01\x6c\x00" +
+	"\x64\x00\xf4\x00\x76\x00\x23\x00\x5d\x00\xd6\x00\x98\x01\x97\x01" +
+	"\x91\x01\x96\x01\x17\x01\x82\x00\xf9\x00\x20\x01\x23\x01\xb6\x00" +
+	"\x8d\x00\xc4\x00\x32\x00\x31\x00\x2f\x00\x50\x00\x69\x00\x41\x01" +
+	"\x84\x00\x41\x00\x14\x00\xbb\x00\x40\x00\x60\x00\x5c\x01\xaa\x00" +
+	"\xa5\x00\x4c\x00\x4d\x00\x93\x00\x40\x01\x49\x01\xc8\x00\x4e\x00" +
+	"\x18\x00\xcd\x00\xa0\x01\x20\x00\x70\x00\x80\x00\x09\x01\x08\x01" +
+	"\x33\x01\x0a\x01\xde\x00\xdb\x00\xdc\x00\x6d\x01\xda\x00\xdd\x00" +
+	"\x7b\x01\x7c\x01\x7a\x01\x36\x00\x65\x00\x6e\x00\x07\x01\x06\x01" +
+	"\x75\x00\x57\x01\x67\x01\x01\x01\x04\x01\x25\x00\x8e\x01\x8d\x01" +
+	"\x8f\x01\x10\x00\xce\x00\x09\x00\x1b\x01\x3e\x01\x9a\x01\xa6\x01" +
+	"\xd0\x00\xa1\x01\xd1\x00\x35\x00\xe2\x00\xd4\x00\x13\x00\xcb\x00" +
+	"\x9b\x01\x9d\x01\x9c\x01\x6b\x00\xc6\x00\x95\x01\xf8\x00\x62\x01" +
+	"\x5d\x01\xf7\x00\xc7\x00\x27\x00\x14\x01\x0e\x00\x15\x01\x96\x00" +
+	"\x63\x01\x98\x00\x5a\x00\x7b\x00\x15\x00\x8b\x01\x7e\x01\x22\x01" +
+	"\x7d\x00\x38\x00\x00\x01\xff\x00\xfb\x00\xfe\x00\xfd\x00\xfc\x00" +
+	"\xa3\x00\x9e\x01\x78\x01\x75\x01\x77\x01\x76\x01\x90\x00\xc3\x00" +
+	"\x97\x00\x99\x00\x5b\x00\x4e\x01\xa2\x00\x18\x01\xa8\x00\x22\x00" +
+	"\x1c\x00\x54\x00\x3b\x00\x12\x00\x6d\x00\x05\x00\x4f\x01\x7d\x01" +
+	"\xa3\x01\x13\x01\x86\x01\x1d\x00\xc2\x00\xc0\x00\xc1\x00\x34\x01" +
+	"\x88\x00\x87\x01\x83\x01\x79\x01\x2a\x00\x32\x01\xc5\x00\x69\x01" +
+	"\x6a\x01\x6b\x01\xa7\x00\x0e\x01\xab\x00\xb3\x00\x35\x01\x65\x01" +
+	"\x3a\x01\x89\x01\x90\x01\x54\x01\x55\x01\x2c\x00\x62\x00\x0d\x01" +
+	"\x1a\x00\xbc\x00\xb4\x00\x36\x01\x66\x01\xa6\x00\x83\x00\x8c\x01" +
+	"\x03\x00\xbf\x00\x59\x00\x55\x00\x1d\x01\x91\x00\x58\x00\x45\x01" +
+	"\x46\x01\x4c\x01\x4b\x01\xe6\x00\xd3\x00\xa2\x01\x26\x00\x1a\x01" +
+	"\x5a\x01\x03\x01\x00\x00\x28\x00\x6c\x01\xa7\x01\xad\x00\xaf\x00" +
+	"\xae\x00\xb1\x00\xac\x00\xb2\x00\xb0\x00\x37\x01\xf5\x00\x9f\x00" +
+	"\xa0\x00\xd8\x00\x59\x01\x9b\x00\x9d\x00\xa1\x00\xd7\x00\x58\x01" +
+	"\x9a\x00\x9c\x00\x9e\x00\x5b\x01\x52\x00\x70\x01\x6f\x01\x6e\x01" +
+	"\x43\x01\xba\x00\x52\x01\x4a\x01\x44\x01\xfa\x00\x92\x01\x21\x01" +
+	"\xdf\x00\x79\x00\x8b\x00\x8a\x00\x2e\x00\x51\x00\x4a\x00\x68\x00" +
+	"\x53\x01\x39\x00\x61\x00\x47\x00\xa9\x00\xa4\x00\x46\x00\x4b\x00" +
+	"\x42\x00\x48\x01\x4f\x00\x17\x00\xca\x00\x9f\x01\x44\x00\x73\x01" +
+	"\x72\x01\x74\x01\x71\x01\x47\x01\x43\x00\xb9\x00\x30\x00\x26\x01" +
+	"\x2e\x01\x49\x00\x7e\x00\x77\x00\x48\x00\x3b\x01\x66\x00\x42\x01" +
+	"\x10\x01\x0c\x01\x0b\x01\x45\x00\x6a\x00\x63\x00\xf3\x00\x99\x01" +
+	"\x68\x01\x19\x00\x1f\x00\x2b\x01\xf0\x00\x73\x00\x57\x00\x60\x01" +
+	"\x53\x00\x1c\x01\x24\x00\x29\x01\x51\x01\xf6\x00\x87\x00\x74\x00" +
+	"\x67\x00\x11\x01\xf1\x00\x0d\x00\xe7\x00\xeb\x00\xea\x00\xe9\x00" +
+	"\xe8\x00\x27\x01\x2d\x01\x2c\x01\x2b\x00\xc9\x00\x5c\x00\xd9\x00" +
+	"\xbe\x00\x3a\x00\x3c\x00\x16\x00\x34\x00\x7a\x00\x0a\x00\x19\x01" +
+	"\x0f\x01\x56\x00\x61\x01\x3e\x00\x1e\x00\x25\x01\xf2\x00\xbd\x00" +
+	"\x6f\x00\x71\x00\x12\x01\x72\x00\x05\x01\x07\x00\x04\x00\x92\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"break" + // 17
+	"oldstat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"oldfstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"stty" + // 31
+	"gtty" + // 32
+	"access" + // 33
+	"nice" + // 34
+	"ftime" + // 35
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"prof" + // 44
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"lock" + // 53
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"mpx" + // 56
+	"setpgid" + // 57
+	"ulimit" + // 58
+	"oldolduname" + // 59
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"select" + // 82
+	"symlink" + // 83
+	"oldlstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"profil" + // 98
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"ioperm" + // 101
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"olduname" + // 109
+	"iopl" + // 110
+	"vhangup" + // 111
+	"idle" + // 112
+	"vm86" + // 113
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"modify_ldt" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"afs_syscall" + // 137
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"query_module" + // 166
+	"poll" + // 167
+	"nfsservctl" + // 168
+	"setresgid" + // 169
+	"getresgid" + // 170
+	"prctl" + // 171
+	"rt_sigreturn" + // 172
+	"rt_sigaction" + // 173
+	"rt_sigprocmask" + // 174
+	"rt_sigpending" + // 175
+	"rt_sigtimedwait" + // 176
+	"rt_sigqueueinfo" + // 177
+	"rt_sigsuspend" + // 178
+	"pread64" + // 179
+	"pwrite64" + // 180
+	"chown" + // 181
+	"getcwd" + // 182
+	"capget" + // 183
+	"capset" + // 184
+	"sigaltstack" + // 185
+	"sendfile" + // 186
+	"getpmsg" + // 187
+	"putpmsg" + // 188
+	"vfork" + // 189
+	"ugetrlimit" + // 190
+	"readahead" + // 191
+	"pciconfig_read" + // 198
+	"pciconfig_write" + // 199
+	"pciconfig_iobase" + // 200
+	"multiplexer" + // 201
+	"getdents64" + // 202
+	"pivot_root" + // 203
+	"madvise" + // 205
+	"mincore" + // 206
+	"gettid" + // 207
+	"tkill" + // 208
+	"setxattr" + // 209
+	"lsetxattr" + // 210
+	"fsetxattr" + // 211
+	"getxattr" + // 212
+	"lgetxattr" + // 213
+	"fgetxattr" + // 214
+	"listxattr" + // 215
+	"llistxattr" + // 216
+	"flistxattr" + // 217
+	"removexattr" + // 218
+	"lremovexattr" + // 219
+	"fremovexattr" + // 220
+	"futex" + // 221
+	"sched_setaffinity" + // 222
+	"sched_getaffinity" + // 223
+	"tuxcall" + // 225
+	"io_setup" + // 227
+	"io_destroy" + // 228
+	"io_getevents" + // 229
+	"io_submit" + // 230
+	"io_cancel" + // 231
+	"set_tid_address" + // 232
+	"fadvise64" + // 233
+	"exit_group" + // 234
+	"lookup_dcookie" + // 235
+	"epoll_create" + // 236
+	"epoll_ctl" + // 237
+	"epoll_wait" + // 238
+	"remap_file_pages" + // 239
+	"timer_create" + // 240
+	"timer_settime" + // 241
+	"timer_gettime" + // 242
+	"timer_getoverrun" + // 243
+	"timer_delete" + // 244
+	"clock_settime" + // 245
+	"clock_gettime" + // 246
+	"clock_getres" + // 247
+	"clock_nanosleep" + // 248
+	"swapcontext" + // 249
+	"tgkill" + // 250
+	"utimes" + // 251
+	"statfs64" + // 252
+	"fstatfs64" + // 253
+	"rtas" + // 255
+	"sys_debug_setcontext" + // 256
+	"migrate_pages" + // 258
+	"mbind" + // 259
+	"get_mempolicy" + // 260
+	"set_mempolicy" + // 261
+	"mq_open" + // 262
+	"mq_unlink" + // 263
+	"mq_timedsend" + // 264
+	"mq_timedreceive" + // 265
+	"mq_notify" + // 266
+	"mq_getsetattr" + // 267
+	"kexec_load" + // 268
+	"add_key" + // 269
+	"request_key" + // 270
+	"keyctl" + // 271
+	"waitid" + // 272
+	"ioprio_set" + // 273
+	"ioprio_get" + // 274
+	"inotify_init" + // 275
+	"inotify_add_watch" + // 276
+	"inotify_rm_watch" + // 277
+	"spu_run" + // 278
+	"spu_create" + // 279
+	"pselect6" + // 280
+	"ppoll" + // 281
+	"unshare" + // 282
+	"splice" + // 283
+	"tee" + // 284
+	"vmsplice" + // 285
+	"openat" + // 286
+	"mkdirat" + // 287
+	"mknodat" + // 288
+	"fchownat" + // 289
+	"futimesat" + // 290
+	"newfstatat" + // 291
+	"unlinkat" + // 292
+	"renameat" + // 293
+	"linkat" + // 294
+	"symlinkat" + // 295
+	"readlinkat" + // 296
+	"fchmodat" + // 297
+	"faccessat" + // 298
+	"get_robust_list" + // 299
+	"set_robust_list" + // 300
+	"move_pages" + // 301
+	"getcpu" + // 302
+	"epoll_pwait" + // 303
+	"utimensat" + // 304
+	"signalfd" + // 305
+	"timerfd_create" + // 306
+	"eventfd" + // 307
+	"sync_file_range2" + // 308
+	"fallocate" + // 309
+	"subpage_prot" + // 310
+	"timerfd_settime" + // 311
+	"timerfd_gettime" + // 312
+	"signalfd4" + // 313
+	"eventfd2" + // 314
+	"epoll_create1" + // 315
+	"dup3" + // 316
+	"pipe2" + // 317
+	"inotify_init1" + // 318
+	"perf_event_open" + // 319
+	"preadv" + // 320
+	"pwritev" + // 321
+	"rt_tgsigqueueinfo" + // 322
+	"fanotify_init" + // 323
+	"fanotify_mark" + // 324
+	"prlimit64" + // 325
+	"socket" + // 326
+	"bind" + // 327
+	"connect" + // 328
+	"listen" + // 329
+	"accept" + // 330
+	"getsockname" + // 331
+	"getpeername" + // 332
+	"socketpair" + // 333
+	"send" + // 334
+	"sendto" + // 335
+	"recv" + // 336
+	"recvfrom" + // 337
+	"shutdown" + // 338
+	"setsockopt" + // 339
+	"getsockopt" + // 340
+	"sendmsg" + // 341
+	"recvmsg" + // 342
+	"recvmmsg" + // 343
+	"accept4" + // 344
+	"name_to_handle_at" + // 345
+	"open_by_handle_at" + // 346
+	"clock_adjtime" + // 347
+	"syncfs" + // 348
+	"sendmmsg" + // 349
+	"setns" + // 350
+	"process_vm_readv" + // 351
+	"process_vm_writev" + // 352
+	"finit_module" + // 353
+	"kcmp" + // 354
+	"sched_setattr" + // 355
+	"sched_getattr" + // 356
+	"renameat2" + // 357
+	"seccomp" + // 358
+	"getrandom" + // 359
+	"memfd_create" + // 360
+	"bpf" + // 361
+	"execveat" + // 362
+	"switch_endian" + // 363
+	"userfaultfd" + // 364
+	"membarrier" + // 365
+	"mlock2" + // 378
+	"copy_file_range" + // 379
+	"preadv2" + // 380
+	"pwritev2" + // 381
+	"kexec_file_load" + // 382
+	"statx" + // 383
+	"pkey_alloc" + // 384
+	"pkey_free" + // 385
+	"pkey_mprotect" + // 386
+	"rseq" + // 387
+	"io_pgetevents" + // 388
+	"semtimedop" + // 392
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_ppc lists the 452 syscalls of ppc by number.
-var sys_ppc = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"break", 17},
-	{"oldstat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"oldfstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"stty", 31},
-	{"gtty", 32},
-	{"access", 33},
-	{"nice", 34},
-	{"ftime", 35},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"prof", 44},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"lock", 53},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"mpx", 56},
-	{"setpgid", 57},
-	{"ulimit", 58},
-	{"oldolduname", 59},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"select", 82},
-	{"symlink", 83},
-	{"oldlstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"profil", 98},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"ioperm", 101},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"olduname", 109},
-	{"iopl", 110},
-	{"vhangup", 111},
-	{"idle", 112},
-	{"vm86", 113},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"modify_ldt", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"afs_syscall", 137},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"query_module", 166},
-	{"poll", 167},
-	{"nfsservctl", 168},
-	{"setresgid", 169},
-	{"getresgid", 170},
-	{"prctl", 171},
-	{"rt_sigreturn", 172},
-	{"rt_sigaction", 173},
-	{"rt_sigprocmask", 174},
-	{"rt_sigpending", 175},
-	{"rt_sigtimedwait", 176},
-	{"rt_sigqueueinfo", 177},
-	{"rt_sigsuspend", 178},
-	{"pread64", 179},
-	{"pwrite64", 180},
-	{"chown", 181},
-	{"getcwd", 182},
-	{"capget", 183},
-	{"capset", 184},
-	{"sigaltstack", 185},
-	{"sendfile", 186},
-	{"getpmsg", 187},
-	{"putpmsg", 188},
-	{"vfork", 189},
-	{"ugetrlimit", 190},
-	{"readahead", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"pciconfig_read", 198},
-	{"pciconfig_write", 199},
-	{"pciconfig_iobase", 200},
-	{"multiplexer", 201},
-	{"getdents64", 202},
-	{"pivot_root", 203},
-	{"fcntl64", 204},
-	{"madvise", 205},
-	{"mincore", 206},
-	{"gettid", 207},
-	{"tkill", 208},
-	{"setxattr", 209},
-	{"lsetxattr", 210},
-	{"fsetxattr", 211},
-	{"getxattr", 212},
-	{"lgetxattr", 213},
-	{"fgetxattr", 214},
-	{"listxattr", 215},
-	{"llistxattr", 216},
-	{"flistxattr", 217},
-	{"removexattr", 218},
-	{"lremovexattr", 219},
-	{"fremovexattr", 220},
-	{"futex", 221},
-	{"sched_setaffinity", 222},
-	{"sched_getaffinity", 223},
-	{"tuxcall", 225},
-	{"sendfile64", 226},
-	{"io_setup", 227},
-	{"io_destroy", 228},
-	{"io_getevents", 229},
-	{"io_submit", 230},
-	{"io_cancel", 231},
-	{"set_tid_address", 232},
-	{"fadvise64", 233},
-	{"exit_group", 234},
-	{"lookup_dcookie", 235},
-	{"epoll_create", 236},
-	{"epoll_ctl", 237},
-	{"epoll_wait", 238},
-	{"remap_file_pages", 239},
-	{"timer_create", 240},
-	{"timer_settime", 241},
-	{"timer_gettime", 242},
-	{"timer_getoverrun", 243},
-	{"timer_delete", 244},
-	{"clock_settime", 245},
-	{"clock_gettime", 246},
-	{"clock_getres", 247},
-	{"clock_nanosleep", 248},
-	{"swapcontext", 249},
-	{"tgkill", 250},
-	{"utimes", 251},
-	{"statfs64", 252},
-	{"fstatfs64", 253},
-	{"fadvise64_64", 254},
-	{"rtas", 255},
-	{"sys_debug_setcontext", 256},
-	{"migrate_pages", 258},
-	{"mbind", 259},
-	{"get_mempolicy", 260},
-	{"set_mempolicy", 261},
-	{"mq_open", 262},
-	{"mq_unlink", 263},
-	{"mq_timedsend", 264},
-	{"mq_timedreceive", 265},
-	{"mq_notify", 266},
-	{"mq_getsetattr", 267},
-	{"kexec_load", 268},
-	{"add_key", 269},
-	{"request_key", 270},
-	{"keyctl", 271},
-	{"waitid", 272},
-	{"ioprio_set", 273},
-	{"ioprio_get", 274},
-	{"inotify_init", 275},
-	{"inotify_add_watch", 276},
-	{"inotify_rm_watch", 277},
-	{"spu_run", 278},
-	{"spu_create", 279},
-	{"pselect6", 280},
-	{"ppoll", 281},
-	{"unshare", 282},
-	{"splice", 283},
-	{"tee", 284},
-	{"vmsplice", 285},
-	{"openat", 286},
-	{"mkdirat", 287},
-	{"mknodat", 288},
-	{"fchownat", 289},
-	{"futimesat", 290},
-	{"fstatat64", 291},
-	{"unlinkat", 292},
-	{"renameat", 293},
-	{"linkat", 294},
-	{"symlinkat", 295},
-	{"readlinkat", 296},
-	{"fchmodat", 297},
-	{"faccessat", 298},
-	{"get_robust_list", 299},
-	{"set_robust_list", 300},
-	{"move_pages", 301},
-	{"getcpu", 302},
-	{"epoll_pwait", 303},
-	{"utimensat", 304},
-	{"signalfd", 305},
-	{"timerfd_create", 306},
-	{"eventfd", 307},
-	{"sync_file_range2", 308},
-	{"fallocate", 309},
-	{"subpage_prot", 310},
-	{"timerfd_settime", 311},
-	{"timerfd_gettime", 312},
-	{"signalfd4", 313},
-	{"eventfd2", 314},
-	{"epoll_create1", 315},
-	{"dup3", 316},
-	{"pipe2", 317},
-	{"inotify_init1", 318},
-	{"perf_event_open", 319},
-	{"preadv", 320},
-	{"pwritev", 321},
-	{"rt_tgsigqueueinfo", 322},
-	{"fanotify_init", 323},
-	{"fanotify_mark", 324},
-	{"prlimit64", 325},
-	{"socket", 326},
-	{"bind", 327},
-	{"connect", 328},
-	{"listen", 329},
-	{"accept", 330},
-	{"getsockname", 331},
-	{"getpeername", 332},
-	{"socketpair", 333},
-	{"send", 334},
-	{"sendto", 335},
-	{"recv", 336},
-	{"recvfrom", 337},
-	{"shutdown", 338},
-	{"setsockopt", 339},
-	{"getsockopt", 340},
-	{"sendmsg", 341},
-	{"recvmsg", 342},
-	{"recvmmsg", 343},
-	{"accept4", 344},
-	{"name_to_handle_at", 345},
-	{"open_by_handle_at", 346},
-	{"clock_adjtime", 347},
-	{"syncfs", 348},
-	{"sendmmsg", 349},
-	{"setns", 350},
-	{"process_vm_readv", 351},
-	{"process_vm_writev", 352},
-	{"finit_module", 353},
-	{"kcmp", 354},
-	{"sched_setattr", 355},
-	{"sched_getattr", 356},
-	{"renameat2", 357},
-	{"seccomp", 358},
-	{"getrandom", 359},
-	{"memfd_create", 360},
-	{"bpf", 361},
-	{"execveat", 362},
-	{"switch_endian", 363},
-	{"userfaultfd", 364},
-	{"membarrier", 365},
-	{"mlock2", 378},
-	{"copy_file_range", 379},
-	{"preadv2", 380},
-	{"pwritev2", 381},
-	{"kexec_file_load", 382},
-	{"statx", 383},
-	{"pkey_alloc", 384},
-	{"pkey_free", 385},
-	{"pkey_mprotect", 386},
-	{"rseq", 387},
-	{"io_pgetevents", 388},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_ppc holds the 452 syscalls of ppc by number, packed as sysTable describes.
+const sys_ppc sysTable = "\xc4\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00" +
+	"\x70\x00\x00\x00\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00" +
+	"\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00" +
+	"\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00" +
+	"\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00" +
+	"\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00" +
+	"\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00" +
+	"\xdc\x00\x00\x00\xdd\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00" +
+	"\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00" +
+	"\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00" +
+	"\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00" +
+	"\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00" +
+	"\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00" +
+	"\xf5\x00\x00\x00\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00" +
+	"\xf9\x00\x00\x00\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00" +
+	"\xfd\x00\x00\x00\xfe\x00\x00\x00\xff\x00\x00\x00\x00\x01\x00\x00" +
+	"\x02\x01\x00\x00\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00" +
+	"\x06\x01\x00\x00\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00" +
+	"\x0a\x01\x00\x00\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00" +
+	"\x0e\x01\x00\x00\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00" +
+	"\x12\x01\x00\x00\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00" +
+	"\x16\x01\x00\x00\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00" +
+	"\x1a\x01\x00\x00\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00" +
+	"\x1e\x01\x00\x00\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00" +
+	"\x22\x01\x00\x00\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00" +
+	"\x26\x01\x00\x00\x27\x01\x00\x00\x28\x01\x00\x00\x29\x01\x00\x00" +
+	"\x2a\x01\x00\x00\x2b\x01\x00\x00\x2c\x01\x00\x00\x2d\x01\x00\x00" +
+	"\x2e\x01\x00\x00\x2f\x01\x00\x00\x30\x01\x00\x00\x31\x01\x00\x00" +
+	"\x32\x01\x00\x00\x33\x01\x00\x00\x34\x01\x00\x00\x35\x01\x00\x00" +
+	"\x36\x01\x00\x00\x37\x01\x00\x00\x38\x01\x00\x00\x39\x01\x00\x00" +
+	"\x3a\x01\x00\x00\x3b\x01\x00\x00\x3c\x01\x00\x00\x3d\x01\x00\x00" +
+	"\x3e\x01\x00\x00\x3f\x01\x00\x00\x40\x01\x00\x00\x41\x01\x00\x00" +
+	"\x42\x01\x00\x00\x43\x01\x00\x00\x44\x01\x00\x00\x45\x01\x00\x00" +
+	"\x46\x01\x00\x00\x47\x01\x00\x00\x48\x01\x00\x00\x49\x01\x00\x00" +
+	"\x4a\x01\x00\x00\x4b\x01\x00\x00\x4c\x01\x00\x00\x4d\x01\x00\x00" +
+	"\x4e\x01\x00\x00\x4f\x01\x00\x00\x50\x01\x00\x00\x51\x01\x00\x00" +
+	"\x52\x01\x00\x00\x53\x01\x00\x00\x54\x01\x00\x00\x55\x01\x00\x00" +
+	"\x56\x01\x00\x00\x57\x01\x00\x00\x58\x01\x00\x00\x59\x01\x00\x00" +
+	"\x5a\x01\x00\x00\x5b\x01\x00\x00\x5c\x01\x00\x00\x5d\x01\x00\x00" +
+	"\x5e\x01\x00\x00\x5f\x01\x00\x00\x60\x01\x00\x00\x61\x01\x00\x00" +
+	"\x62\x01\x00\x00\x63\x01\x00\x00\x64\x01\x00\x00\x65\x01\x00\x00" +
+	"\x66\x01\x00\x00\x67\x01\x00\x00\x68\x01\x00\x00\x69\x01\x00\x00" +
+	"\x6a\x01\x00\x00\x6b\x01\x00\x00\x6c\x01\x00\x00\x6d\x01\x00\x00" +
+	"\x7a\x01\x00\x00\x7b\x01\x00\x00\x7c\x01\x00\x00\x7d\x01\x00\x00" +
+	"\x7e\x01\x00\x00\x7f\x01\x00\x00\x80\x01\x00\x00\x81\x01\x00\x00" +
+	"\x82\x01\x00\x00\x83\x01\x00\x00\x84\x01\x00\x00\x89\x01\x00\x00" +
+	"\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00\x8d\x01\x00\x00" +
+	"\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00\x91\x01\x00\x00" +
+	"\x92\x01\x00\x00\x93\x01\x00\x00\x94\x01\x00\x00\x95\x01\x00\x00" +
+	"\x96\x01\x00\x00\x97\x01\x00\x00\x98\x01\x00\x00\x99\x01\x00\x00" +
+	"\x9a\x01\x00\x00\x9b\x01\x00\x00\x9c\x01\x00\x00\x9d\x01\x00\x00" +
+	"\x9e\x01\x00\x00\xa0\x01\x00\x00\xa1\x01\x00\x00\xa2\x01\x00\x00" +
+	"\xa3\x01\x00\x00\xa4\x01\x00\x00\xa5\x01\x00\x00\xa6\x01\x00\x00" +
+	"\xa7\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00" +
+	"\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00" +
+	"\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00" +
+	"\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00" +
+	"\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00" +
+	"\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00" +
+	"\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00" +
+	"\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00" +
+	"\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x63\x00\x6a\x00\x6f\x00\x75\x00\x7a\x00\x80\x00\x86\x00" +
+	"\x8c\x00\x91\x00\x97\x00\x9c\x00\xa4\x00\xa9\x00\xae\x00\xb2\x00" +
+	"\xb6\x00\xbc\x00\xc0\x00\xc5\x00\xc9\x00\xcd\x00\xd3\x00\xd8\x00" +
+	"\xdd\x00\xe0\x00\xe4\x00\xe9\x00\xed\x00\xf0\x00\xf6\x00\xfc\x00" +
+	"\x02\x01\x09\x01\x10\x01\x14\x01\x1b\x01\x1f\x01\x24\x01\x29\x01" +
+	"\x2c\x01\x33\x01\x39\x01\x44\x01\x49\x01\x4f\x01\x54\x01\x58\x01" +
+	"\x5f\x01\x66\x01\x6c\x01\x75\x01\x7d\x01\x85\x01\x8d\x01\x95\x01" +
+	"\x9f\x01\xa9\x01\xb4\x01\xbd\x01\xc6\x01\xcf\x01\xdb\x01\xe7\x01" +
+	"\xf0\x01\xf9\x01\xff\x01\x06\x02\x0e\x02\x16\x02\x1c\x02\x22\x02" +
+	"\x28\x02\x2f\x02\x33\x02\x39\x02\x41\x02\x4a\x02\x50\x02\x56\x02" +
+	"\x61\x02\x6c\x02\x72\x02\x78\x02\x7f\x02\x85\x02\x8f\x02\x95\x02" +
+	"\x9e\x02\xa7\x02\xab\x02\xb0\x02\xb5\x02\xbd\x02\xc1\x02\xc8\x02" +
+	"\xcc\x02\xd0\x02\xd5\x02\xdc\x02\xe3\x02\xe6\x02\xeb\x02\xf4\x02" +
+	"\xf9\x02\x06\x03\x0b\x03\x15\x03\x1d\x03\x25\x03\x30\x03\x3d\x03" +
+	"\x48\x03\x55\x03\x64\x03\x6c\x03\x73\x03\x79\x03\x80\x03\x85\x03" +
+	"\x90\x03\x9b\x03\xa3\x03\xab\x03\xb2\x03\xba\x03\xc4\x03\xc9\x03" +
+	"\xce\x03\xd3\x03\xd9\x03\xdf\x03\xe8\x03\xef\x03\xf4\x03\xfb\x03" +
+	"\x03\x04\x0d\x04\x1b\x04\x29\x04\x3b\x04\x4d\x04\x58\x04\x6e\x04" +
+	"\x84\x04\x99\x04\xa2\x04\xa8\x04\xb1\x04\xba\x04\xc6\x04\xca\x04" +
+	"\xd4\x04\xdd\x04\xe6\x04\xeb\x04\xf7\x04\x03\x05\x11\x05\x1e\x05" +
+	"\x2d\x05\x3c\x05\x49\x05\x50\x05\x58\x05\x5d\x05\x63\x05\x69\x05" +
+	"\x6f\x05\x7a\x05\x82\x05\x89\x05\x90\x05\x95\x05\x9f\x05\xa8\x05" +
+	"\xad\x05\xb7\x05\xc2\x05\xc8\x05\xcf\x05\xd6\x05\xe4\x05\xf3\x05" +
+	"\x03\x06\x0e\x06\x18\x06\x22\x06\x29\x06\x30\x06\x37\x06\x3d\x06" +
+	"\x42\x06\x4a\x06\x53\x06\x5c\x06\x64\x06\x6d\x06\x76\x06\x7f\x06" +
+	"\x89\x06\x93\x06\x9e\x06\xaa\x06\xb6\x06\xbb\x06\xcc\x06\xdd\x06" +
+	"\xe4\x06\xee\x06\xf6\x06\x00\x07\x0c\x07\x15\x07\x1e\x07\x2d\x07" +
+	"\x36\x07\x40\x07\x4e\x07\x5a\x07\x63\x07\x6d\x07\x7d\x07\x89\x07" +
+	"\x96\x07\xa3\x07\xb3\x07\xbf\x07\xcc\x07\xd9\x07\xe5\x07\xf4\x07" +
+	"\xff\x07\x05\x08\x0b\x08\x13\x08\x1c\x08\x28\x08\x2c\x08\x40\x08" +
+	"\x4d\x08\x52\x08\x5f\x08\x6c\x08\x73\x08\x7c\x08\x88\x08\x97\x08" +
+	"\xa0\x08\xad\x08\xb7\x08\xbe\x08\xc9\x08\xcf\x08\xd5\x08\xdf\x08" +
+	"\xe9\x08\xf5\x08\x06\x09\x16\x09\x1d\x09\x27\x09\x2f\x09\x34\x09" +
+	"\x3b\x09\x41\x09\x44\x09\x4c\x09\x52\x09\x59\x09\x60\x09\x68\x09" +
+	"\x71\x09\x7a\x09\x82\x09\x8a\x09\x90\x09\x99\x09\xa3\x09\xab\x09" +
+	"\xb4\x09\xc3\x09\xd2\x09\xdc\x09\xe2\x09\xed\x09\xf6\x09\xfe\x09" +
+	"\x0c\x0a\x13\x0a\x23\x0a\x2c\x0a\x38\x0a\x47\x0a\x56\x0a\x5f\x0a" +
+	"\x67\x0a\x74\x0a\x78\x0a\x7d\x0a\x8a\x0a\x99\x0a\x9f\x0a\xa6\x0a" +
+	"\xb7\x0a\xc4\x0a\xd1\x0a\xda\x0a\xe0\x0a\xe4\x0a\xeb\x0a\xf1\x0a" +
+	"\xf7\x0a\x02\x0b\x0d\x0b\x17\x0b\x1b\x0b\x21\x0b\x25\x0b\x2d\x0b" +
+	"\x35\x0b\x3f\x0b\x49\x0b\x50\x0b\x57\x0b\x5f\x0b\x66\x0b\x77\x0b" +
+	"\x88\x0b\x95\x0b\x9b\x0b\xa3\x0b\xa8\x0b\xb8\x0b\xc9\x0b\xd5\x0b" +
+	"\xd9\x0b\xe6\x0b\xf3\x0b\xfc\x0b\x03\x0c\x0c\x0c\x18\x0c\x1b\x0c" +
+	"\x23\x0c\x30\x0c\x3b\x0c\x45\x0c\x4b\x0c\x5a\x0c\x61\x0c\x69\x0c" +
+	"\x78\x0c\x7d\x0c\x87\x0c\x90\x0c\x9d\x0c\xa1\x0c\xae\x0c\xb4\x0c" +
+	"\xba\x0c\xc0\x0c\xc6\x0c\xcb\x0c\xd0\x0c\xd6\x0c\xdc\x0c\xe2\x0c" +
+	"\xe8\x0c\xf7\x0c\x06\x0d\x15\x0d\x28\x0d\x3e\x0d\x4d\x0d\x5c\x0d" +
+	"\x6d\x0d\x7e\x0d\x8e\x0d\x9d\x0d\xa9\x0d\xbd\x0d\xcc\x0d\xdf\x0d" +
+	"\xf5\x0d\x06\x0e\x1c\x0e\x28\x0e\x44\x0e\x55\x0e\x63\x0e\x71\x0e" +
+	"\x82\x0e\x8b\x0e\x95\x0e\x9b\x0e\xa3\x0e\xaa\x0e\xb0\x0e\xba\x0e" +
+	"\xc0\x0e\xcb\x0e\xd2\x0e\xdd\x0e\xe7\x0e\xf6\x0e\x02\x0f\x0f\x0f" +
+	"\x1a\x0f\x31\x0f\x42\x0f\x58\x0f\x68\x0f\x73\x0f\x8a\x0f\x93\x0f" +
+	"\x9c\x0f\xac\x0f\xb6\x0f\xc0\x0f\xcd\x0f\xd6\x0f\xdf\x0f\xf0\x0f" +
+	"\x01\x10\x11\x10\x16\x10\x20\x10\x2a\x10\x35\x10\x42\x10\x50\x10" +
+	"\x5c\x10\x68\x10\x6e\x10\x7e\x10" +
+	// name order
+	"\x8c\x00\x8e\x00\x95\x00\x48\x01\x56\x01\x21\x00\x33\x00\x0b\x01" +
+	"\x7c\x00\x89\x00\x1b\x00\x86\x00\x45\x01\x67\x01\x11\x00\x2d\x00" +
+	"\xaf\x01\xb7\x00\xb8\x00\x0c\x00\x0f\x00\xb5\x00\x3d\x00\x59\x01" +
+	"\x83\x01\xf6\x00\x84\x01\xf5\x00\x81\x01\xf7\x00\x85\x01\xf4\x00" +
+	"\x82\x01\x78\x00\xa0\x01\x06\x00\xa1\x01\x46\x01\x6d\x01\x08\x00" +
+	"\x7f\x00\x81\x00\x29\x00\x3f\x00\x3a\x01\xeb\x00\x39\x01\xec\x00" +
+	"\x2d\x01\xa6\x01\xed\x00\x31\x01\x38\x01\x0b\x00\x68\x01\x01\x00" +
+	"\xe9\x00\x28\x01\xa4\x01\xe8\x00\xfd\x00\x33\x01\x41\x01\x42\x01" +
+	"\x85\x00\x5e\x00\x27\x01\xb0\x01\x5f\x00\x1f\x01\x37\x00\xcc\x00" +
+	"\x94\x00\xd6\x00\xc0\x01\xc1\x01\x5f\x01\xd9\x00\x8f\x00\x02\x00" +
+	"\xdc\x00\x9c\x01\xd3\x00\x9d\x01\x9b\x01\x9e\x01\x6c\x00\xc5\x00" +
+	"\x21\x01\x64\x00\xfc\x00\x76\x00\x23\x00\x5d\x00\xc2\x00\xdd\x00" +
+	"\xb4\x01\x93\x01\xb3\x01\xad\x01\xb2\x01\x20\x01\x82\x00\x02\x01" +
+	"\x29\x01\x2c\x01\xb6\x00\x8d\x00\xca\x00\x32\x00\x31\x00\x2f\x00" +
+	"\x50\x00\x69\x00\x4a\x01\x84\x00\x41\x00\x14\x00\xbb\x00\x40\x00" +
+	"\x60\x00\x65\x01\xaa\x00\xa5\x00\x4c\x00\x4d\x00\x93\x00\x49\x01" +
+	"\x52\x01\xcf\x00\x4e\x00\x18\x00\xd4\x00\xbc\x01\x20\x00\x70\x00" +
+	"\x80\x00\x12\x01\x11\x01\x3c\x01\x13\x01\xe6\x00\xe3\x00\xe4\x00" +
+	"\x76\x01\x8d\x01\xe2\x00\xe5\x00\x97\x01\x98\x01\x96\x01\x36\x00" +
+	"\x65\x00\x6e\x00\x10\x01\x0f\x01\x75\x00\x60\x01\x70\x01\x0a\x01" +
+	"\x0d\x01\x25\x00\xaa\x01\xa9\x01\xab\x01\x10\x00\xd5\x00\x09\x00" +
+	"\x24\x01\x47\x01\xb6\x01\xc2\x01\xd7\x00\xbd\x01\xd8\x00\x35\x00" +
+	"\xea\x00\xdb\x00\x13\x00\xd2\x00\xb7\x01\xb9\x01\xb8\x01\x6b\x00" +
+	"\xc4\x00\xcd\x00\xb1\x01\x01\x01\x6b\x01\x66\x01\x00\x01\xce\x00" +
+	"\x27\x00\x1d\x01\x0e\x00\x1e\x01\x96\x00\x6c\x01\x98\x00\x5a\x00" +
+	"\xc0\x00\x7b\x00\x15\x00\xa7\x01\x9a\x01\x2b\x01\x7d\x00\x38\x00" +
+	"\x09\x01\x08\x01\x04\x01\x07\x01\x90\x01\x06\x01\x8f\x01\x05\x01" +
+	"\xa3\x00\xba\x01\x80\x01\x7d\x01\x7f\x01\x7e\x01\x90\x00\xc9\x00" +
+	"\x97\x00\x99\x00\x5b\x00\x57\x01\xa2\x00\xa8\x00\x22\x00\x1c\x00" +
+	"\x54\x00\x3b\x00\x12\x00\x6d\x00\x05\x00\x58\x01\x99\x01\xbf\x01" +
+	"\x1c\x01\xa2\x01\x1d\x00\xc8\x00\xc6\x00\xc7\x00\x3d\x01\x88\x00" +
+	"\xa3\x01\x9f\x01\x95\x01\x2a\x00\x3b\x01\xcb\x00\x72\x01\x73\x01" +
+	"\x74\x01\xa7\x00\x17\x01\x8c\x01\xab\x00\xb3\x00\x3e\x01\x6e\x01" +
+	"\x43\x01\xa5\x01\xac\x01\x5d\x01\x5e\x01\x2c\x00\x62\x00\x16\x01" +
+	"\x8b\x01\x1a\x00\xbc\x00\xb4\x00\x3f\x01\x6f\x01\xa6\x00\x83\x00" +
+	"\xa8\x01\x03\x00\xbf\x00\x59\x00\x55\x00\x26\x01\x91\x00\x58\x00" +
+	"\x4e\x01\x4f\x01\x55\x01\x8e\x01\x54\x01\xee\x00\xda\x00\xbe\x01" +
+	"\x26\x00\x23\x01\x63\x01\x0c\x01\x00\x00\x28\x00\x75\x01\xc3\x01" +
+	"\xad\x00\xaf\x00\xae\x00\xb1\x00\xac\x00\xb2\x00\xb0\x00\x92\x01" +
+	"\x40\x01\xfe\x00\x9f\x00\xa0\x00\xdf\x00\x62\x01\x9b\x00\x9d\x00" +
+	"\xa1\x00\x94\x01\xde\x00\x61\x01\x9a\x00\x9c\x00\x9e\x00\x64\x01" +
+	"\x52\x00\x78\x01\x77\x01\x91\x01\x4c\x01\xba\x00\xe1\x00\x5b\x01" +
+	"\x53\x01\x4d\x01\x03\x01\xae\x01\x2a\x01\xe7\x00\x79\x00\x8b\x00" +
+	"\x8a\x00\x2e\x00\x51\x00\x4a\x00\x68\x00\x5c\x01\x39\x00\x61\x00" +
+	"\x47\x00\xa9\x00\xa4\x00\x46\x00\x4b\x00\x42\x00\x51\x01\x4f\x00" +
+	"\x17\x00\xd1\x00\xbb\x01\x44\x00\x7b\x01\x7a\x01\x7c\x01\x79\x01" +
+	"\x50\x01\x43\x00\xb9\x00\x30\x00\x2f\x01\x37\x01\x49\x00\x7e\x00" +
+	"\x77\x00\x48\x00\x44\x01\x66\x00\x4b\x01\x19\x01\x15\x01\x14\x01" +
+	"\x45\x00\x6a\x00\xc3\x00\x63\x00\xfb\x00\xb5\x01\x71\x01\x19\x00" +
+	"\x1f\x00\x34\x01\xf8\x00\x73\x00\x57\x00\x69\x01\x53\x00\x25\x01" +
+	"\x24\x00\x32\x01\x5a\x01\xff\x00\x87\x00\x74\x00\x67\x00\x1a\x01" +
+	"\xf9\x00\x0d\x00\xef\x00\xf3\x00\xf2\x00\xf1\x00\x86\x01\xf0\x00" +
+	"\x87\x01\x30\x01\x36\x01\x88\x01\x35\x01\x89\x01\x2b\x00\xd0\x00" +
+	"\x5c\x00\xc1\x00\xe0\x00\xbe\x00\x3a\x00\x3c\x00\x16\x00\x34\x00" +
+	"\x7a\x00\x0a\x00\x22\x01\x18\x01\x56\x00\x6a\x01\x3e\x00\x1e\x00" +
+	"\x2e\x01\x8a\x01\xfa\x00\xbd\x00\x6f\x00\x71\x00\x1b\x01\x72\x00" +
+	"\x0e\x01\x07\x00\x04\x00\x92\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"break" + // 17
+	"oldstat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"oldfstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"stty" + // 31
+	"gtty" + // 32
+	"access" + // 33
+	"nice" + // 34
+	"ftime" + // 35
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"prof" + // 44
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"lock" + // 53
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"mpx" + // 56
+	"setpgid" + // 57
+	"ulimit" + // 58
+	"oldolduname" + // 59
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"select" + // 82
+	"symlink" + // 83
+	"oldlstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"profil" + // 98
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"ioperm" + // 101
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"olduname" + // 109
+	"iopl" + // 110
+	"vhangup" + // 111
+	"idle" + // 112
+	"vm86" + // 113
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"modify_ldt" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"afs_syscall" + // 137
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"query_module" + // 166
+	"poll" + // 167
+	"nfsservctl" + // 168
+	"setresgid" + // 169
+	"getresgid" + // 170
+	"prctl" + // 171
+	"rt_sigreturn" + // 172
+	"rt_sigaction" + // 173
+	"rt_sigprocmask" + // 174
+	"rt_sigpending" + // 175
+	"rt_sigtimedwait" + // 176
+	"rt_sigqueueinfo" + // 177
+	"rt_sigsuspend" + // 178
+	"pread64" + // 179
+	"pwrite64" + // 180
+	"chown" + // 181
+	"getcwd" + // 182
+	"capget" + // 183
+	"capset" + // 184
+	"sigaltstack" + // 185
+	"sendfile" + // 186
+	"getpmsg" + // 187
+	"putpmsg" + // 188
+	"vfork" + // 189
+	"ugetrlimit" + // 190
+	"readahead" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"pciconfig_read" + // 198
+	"pciconfig_write" + // 199
+	"pciconfig_iobase" + // 200
+	"multiplexer" + // 201
+	"getdents64" + // 202
+	"pivot_root" + // 203
+	"fcntl64" + // 204
+	"madvise" + // 205
+	"mincore" + // 206
+	"gettid" + // 207
+	"tkill" + // 208
+	"setxattr" + // 209
+	"lsetxattr" + // 210
+	"fsetxattr" + // 211
+	"getxattr" + // 212
+	"lgetxattr" + // 213
+	"fgetxattr" + // 214
+	"listxattr" + // 215
+	"llistxattr" + // 216
+	"flistxattr" + // 217
+	"removexattr" + // 218
+	"lremovexattr" + // 219
+	"fremovexattr" + // 220
+	"futex" + // 221
+	"sched_setaffinity" + // 222
+	"sched_getaffinity" + // 223
+	"tuxcall" + // 225
+	"sendfile64" + // 226
+	"io_setup" + // 227
+	"io_destroy" + // 228
+	"io_getevents" + // 229
+	"io_submit" + // 230
+	"io_cancel" + // 231
+	"set_tid_address" + // 232
+	"fadvise64" + // 233
+	"exit_group" + // 234
+	"lookup_dcookie" + // 235
+	"epoll_create" + // 236
+	"epoll_ctl" + // 237
+	"epoll_wait" + // 238
+	"remap_file_pages" + // 239
+	"timer_create" + // 240
+	"timer_settime" + // 241
+	"timer_gettime" + // 242
+	"timer_getoverrun" + // 243
+	"timer_delete" + // 244
+	"clock_settime" + // 245
+	"clock_gettime" + // 246
+	"clock_getres" + // 247
+	"clock_nanosleep" + // 248
+	"swapcontext" + // 249
+	"tgkill" + // 250
+	"utimes" + // 251
+	"statfs64" + // 252
+	"fstatfs64" + // 253
+	"fadvise64_64" + // 254
+	"rtas" + // 255
+	"sys_debug_setcontext" + // 256
+	"migrate_pages" + // 258
+	"mbind" + // 259
+	"get_mempolicy" + // 260
+	"set_mempolicy" + // 261
+	"mq_open" + // 262
+	"mq_unlink" + // 263
+	"mq_timedsend" + // 264
+	"mq_timedreceive" + // 265
+	"mq_notify" + // 266
+	"mq_getsetattr" + // 267
+	"kexec_load" + // 268
+	"add_key" + // 269
+	"request_key" + // 270
+	"keyctl" + // 271
+	"waitid" + // 272
+	"ioprio_set" + // 273
+	"ioprio_get" + // 274
+	"inotify_init" + // 275
+	"inotify_add_watch" + // 276
+	"inotify_rm_watch" + // 277
+	"spu_run" + // 278
+	"spu_create" + // 279
+	"pselect6" + // 280
+	"ppoll" + // 281
+	"unshare" + // 282
+	"splice" + // 283
+	"tee" + // 284
+	"vmsplice" + // 285
+	"openat" + // 286
+	"mkdirat" + // 287
+	"mknodat" + // 288
+	"fchownat" + // 289
+	"futimesat" + // 290
+	"fstatat64" + // 291
+	"unlinkat" + // 292
+	"renameat" + // 293
+	"linkat" + // 294
+	"symlinkat" + // 295
+	"readlinkat" + // 296
+	"fchmodat" + // 297
+	"faccessat" + // 298
+	"get_robust_list" + // 299
+	"set_robust_list" + // 300
+	"move_pages" + // 301
+	"getcpu" + // 302
+	"epoll_pwait" + // 303
+	"utimensat" + // 304
+	"signalfd" + // 305
+	"timerfd_create" + // 306
+	"eventfd" + // 307
+	"sync_file_range2" + // 308
+	"fallocate" + // 309
+	"subpage_prot" + // 310
+	"timerfd_settime" + // 311
+	"timerfd_gettime" + // 312
+	"signalfd4" + // 313
+	"eventfd2" + // 314
+	"epoll_create1" + // 315
+	"dup3" + // 316
+	"pipe2" + // 317
+	"inotify_init1" + // 318
+	"perf_event_open" + // 319
+	"preadv" + // 320
+	"pwritev" + // 321
+	"rt_tgsigqueueinfo" + // 322
+	"fanotify_init" + // 323
+	"fanotify_mark" + // 324
+	"prlimit64" + // 325
+	"socket" + // 326
+	"bind" + // 327
+	"connect" + // 328
+	"listen" + // 329
+	"accept" + // 330
+	"getsockname" + // 331
+	"getpeername" + // 332
+	"socketpair" + // 333
+	"send" + // 334
+	"sendto" + // 335
+	"recv" + // 336
+	"recvfrom" + // 337
+	"shutdown" + // 338
+	"setsockopt" + // 339
+	"getsockopt" + // 340
+	"sendmsg" + // 341
+	"recvmsg" + // 342
+	"recvmmsg" + // 343
+	"accept4" + // 344
+	"name_to_handle_at" + // 345
+	"open_by_handle_at" + // 346
+	"clock_adjtime" + // 347
+	"syncfs" + // 348
+	"sendmmsg" + // 349
+	"setns" + // 350
+	"process_vm_readv" + // 351
+	"process_vm_writev" + // 352
+	"finit_module" + // 353
+	"kcmp" + // 354
+	"sched_setattr" + // 355
+	"sched_getattr" + // 356
+	"renameat2" + // 357
+	"seccomp" + // 358
+	"getrandom" + // 359
+	"memfd_create" + // 360
+	"bpf" + // 361
+	"execveat" + // 362
+	"switch_endian" + // 363
+	"userfaultfd" + // 364
+	"membarrier" + // 365
+	"mlock2" + // 378
+	"copy_file_range" + // 379
+	"preadv2" + // 380
+	"pwritev2" + // 381
+	"kexec_file_load" + // 382
+	"statx" + // 383
+	"pkey_alloc" + // 384
+	"pkey_free" + // 385
+	"pkey_mprotect" + // 386
+	"rseq" + // 387
+	"io_pgetevents" + // 388
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_s390x lists the 390 syscalls of s390x by number.
-var sys_s390x = []Syscall{
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"restart_syscall", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"pause", 29},
-	{"utime", 30},
-	{"access", 33},
-	{"nice", 34},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"brk", 45},
-	{"signal", 48},
-	{"acct", 51},
-	{"umount2", 52},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"setpgid", 57},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"symlink", 83},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"lookup_dcookie", 110},
-	{"vhangup", 111},
-	{"idle", 112},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"afs_syscall", 137},
-	{"getdents", 141},
-	{"select", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"query_module", 167},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"getpmsg", 188},
-	{"putpmsg", 189},
-	{"vfork", 190},
-	{"getrlimit", 191},
-	{"lchown", 198},
-	{"getuid", 199},
-	{"getgid", 200},
-	{"geteuid", 201},
-	{"getegid", 202},
-	{"setreuid", 203},
-	{"setregid", 204},
-	{"getgroups", 205},
-	{"setgroups", 206},
-	{"fchown", 207},
-	{"setresuid", 208},
-	{"getresuid", 209},
-	{"setresgid", 210},
-	{"getresgid", 211},
-	{"chown", 212},
-	{"setuid", 213},
-	{"setgid", 214},
-	{"setfsuid", 215},
-	{"setfsgid", 216},
-	{"pivot_root", 217},
-	{"mincore", 218},
-	{"madvise", 219},
-	{"getdents64", 220},
-	{"readahead", 222},
-	{"setxattr", 224},
-	{"lsetxattr", 225},
-	{"fsetxattr", 226},
-	{"getxattr", 227},
-	{"lgetxattr", 228},
-	{"fgetxattr", 229},
-	{"listxattr", 230},
-	{"llistxattr", 231},
-	{"flistxattr", 232},
-	{"removexattr", 233},
-	{"lremovexattr", 234},
-	{"fremovexattr", 235},
-	{"gettid", 236},
-	{"tkill", 237},
-	{"futex", 238},
-	{"sched_setaffinity", 239},
-	{"sched_getaffinity", 240},
-	{"tgkill", 241},
-	{"io_setup", 243},
-	{"io_destroy", 244},
-	{"io_getevents", 245},
-	{"io_submit", 246},
-	{"io_cancel", 247},
-	{"exit_group", 248},
-	{"epoll_create", 249},
-	{"epoll_ctl", 250},
-	{"epoll_wait", 251},
-	{"set_tid_address", 252},
-	{"fadvise64", 253},
-	{"timer_create", 254},
-	{"timer_settime", 255},
-	{"timer_gettime", 256},
-	{"timer_getoverrun", 257},
-	{"timer_delete", 258},
-	{"clock_settime", 259},
-	{"clock_gettime", 260},
-	{"clock_getres", 261},
-	{"clock_nanosleep", 262},
-	{"statfs64", 265},
-	{"fstatfs64", 266},
-	{"remap_file_pages", 267},
-	{"mbind", 268},
-	{"get_mempolicy", 269},
-	{"set_mempolicy", 270},
-	{"mq_open", 271},
-	{"mq_unlink", 272},
-	{"mq_timedsend", 273},
-	{"mq_timedreceive", 274},
-	{"mq_notify", 275},
-	{"mq_getsetattr", 276},
-	{"kexec_load", 277},
-	{"add_key", 278},
-	{"request_key", 279},
-	{"keyctl", 280},
-	{"waitid", 281},
-	{"ioprio_set", 282},
-	{"ioprio_get", 283},
-	{"inotify_init", 284},
-	{"inotify_add_watch", 285},
-	{"inotify_rm_watch", 286},
-	{"migrate_pages", 287},
-	{"openat", 288},
-	{"mkdirat", 289},
-	{"mknodat", 290},
-	{"fchownat", 291},
-	{"futimesat", 292},
-	{"newfstatat", 293},
-	{"unlinkat", 294},
-	{"renameat", 295},
-	{"linkat", 296},
-	{"symlinkat", 297},
-	{"readlinkat", 298},
-	{"fchmodat", 299},
-	{"faccessat", 300},
-	{"pselect6", 301},
-	{"ppoll", 302},
-	{"unshare", 303},
-	{"set_robust_list", 304},
-	{"get_robust_list", 305},
-	{"splice", 306},
-	{"sync_file_range", 307},
-	{"tee", 308},
-	{"vmsplice", 309},
-	{"move_pages", 310},
-	{"getcpu", 311},
-	{"epoll_pwait", 312},
-	{"utimes", 313},
-	{"fallocate", 314},
-	{"utimensat", 315},
-	{"signalfd", 316},
-	{"timerfd", 317},
-	{"eventfd", 318},
-	{"timerfd_create", 319},
-	{"timerfd_settime", 320},
-	{"timerfd_gettime", 321},
-	{"signalfd4", 322},
-	{"eventfd2", 323},
-	{"inotify_init1", 324},
-	{"pipe2", 325},
-	{"dup3", 326},
-	{"epoll_create1", 327},
-	{"preadv", 328},
-	{"pwritev", 329},
-	{"rt_tgsigqueueinfo", 330},
-	{"perf_event_open", 331},
-	{"fanotify_init", 332},
-	{"fanotify_mark", 333},
-	{"prlimit64", 334},
-	{"name_to_handle_at", 335},
-	{"open_by_handle_at", 336},
-	{"clock_adjtime", 337},
-	{"syncfs", 338},
-	{"setns", 339},
-	{"process_vm_readv", 340},
-	{"process_vm_writev", 341},
-	{"s390_runtime_instr", 342},
-	{"kcmp", 343},
-	{"finit_module", 344},
-	{"sched_setattr", 345},
-	{"sched_getattr", 346},
-	{"renameat2", 347},
-	{"seccomp", 348},
-	{"getrandom", 349},
-	{"memfd_create", 350},
-	{"bpf", 351},
-	{"s390_pci_mmio_write", 352},
-	{"s390_pci_mmio_read", 353},
-	{"execveat", 354},
-	{"userfaultfd", 355},
-	{"membarrier", 356},
-	{"recvmmsg", 357},
-	{"sendmmsg", 358},
-	{"socket", 359},
-	{"socketpair", 360},
-	{"bind", 361},
-	{"connect", 362},
-	{"listen", 363},
-	{"accept4", 364},
-	{"getsockopt", 365},
-	{"setsockopt", 366},
-	{"getsockname", 367},
-	{"getpeername", 368},
-	{"sendto", 369},
-	{"sendmsg", 370},
-	{"recvfrom", 371},
-	{"recvmsg", 372},
-	{"shutdown", 373},
-	{"mlock2", 374},
-	{"copy_file_range", 375},
-	{"preadv2", 376},
-	{"pwritev2", 377},
-	{"s390_guarded_storage", 378},
-	{"statx", 379},
-	{"s390_sthyi", 380},
-	{"kexec_file_load", 381},
-	{"io_pgetevents", 382},
-	{"rseq", 383},
-	{"pkey_mprotect", 384},
-	{"pkey_alloc", 385},
-	{"pkey_free", 386},
-	{"semtimedop", 392},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_s390x holds the 390 syscalls of s390x by number, packed as sysTable describes.
+const sys_s390x sysTable = "\x86\x01" + // count
+	// numbers
+	"\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00" +
+	"\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00\x08\x00\x00\x00" +
+	"\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00\x0c\x00\x00\x00" +
+	"\x0e\x00\x00\x00\x0f\x00\x00\x00\x13\x00\x00\x00\x14\x00\x00\x00" +
+	"\x15\x00\x00\x00\x16\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1d\x00\x00\x00\x1e\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x30\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00" +
+	"\x36\x00\x00\x00\x37\x00\x00\x00\x39\x00\x00\x00\x3c\x00\x00\x00" +
+	"\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00" +
+	"\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00\x48\x00\x00\x00" +
+	"\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00\x4d\x00\x00\x00" +
+	"\x4e\x00\x00\x00\x4f\x00\x00\x00\x53\x00\x00\x00\x55\x00\x00\x00" +
+	"\x56\x00\x00\x00\x57\x00\x00\x00\x58\x00\x00\x00\x59\x00\x00\x00" +
+	"\x5a\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00\x5d\x00\x00\x00" +
+	"\x5e\x00\x00\x00\x60\x00\x00\x00\x61\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00\x72\x00\x00\x00" +
+	"\x73\x00\x00\x00\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00" +
+	"\x77\x00\x00\x00\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00" +
+	"\x8f\x00\x00\x00\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00" +
+	"\x93\x00\x00\x00\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00" +
+	"\x97\x00\x00\x00\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00" +
+	"\x9b\x00\x00\x00\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00" +
+	"\x9f\x00\x00\x00\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00" +
+	"\xa3\x00\x00\x00\xa7\x00\x00\x00\xa8\x00\x00\x00\xa9\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb7\x00\x00\x00\xb8\x00\x00\x00" +
+	"\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00\xbc\x00\x00\x00" +
+	"\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00\xc6\x00\x00\x00" +
+	"\xc7\x00\x00\x00\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00" +
+	"\xcb\x00\x00\x00\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00" +
+	"\xcf\x00\x00\x00\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00" +
+	"\xd3\x00\x00\x00\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00" +
+	"\xd7\x00\x00\x00\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00" +
+	"\xdb\x00\x00\x00\xdc\x00\x00\x00\xde\x00\x00\x00\xe0\x00\x00\x00" +
+	"\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00" +
+	"\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00" +
+	"\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00" +
+	"\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00" +
+	"\xf1\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00" +
+	"\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00" +
+	"\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00" +
+	"\xfe\x00\x00\x00\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00" +
+	"\x02\x01\x00\x00\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00" +
+	"\x06\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00" +
+	"\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00" +
+	"\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00" +
+	"\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00" +
+	"\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00" +
+	"\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00" +
+	"\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00" +
+	"\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00\x2f\x01\x00\x00" +
+	"\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00" +
+	"\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00" +
+	"\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00" +
+	"\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00" +
+	"\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00" +
+	"\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00" +
+	"\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00" +
+	"\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00" +
+	"\x50\x01\x00\x00\x51\x01\x00\x00\x52\x01\x00\x00\x53\x01\x00\x00" +
+	"\x54\x01\x00\x00\x55\x01\x00\x00\x56\x01\x00\x00\x57\x01\x00\x00" +
+	"\x58\x01\x00\x00\x59\x01\x00\x00\x5a\x01\x00\x00\x5b\x01\x00\x00" +
+	"\x5c\x01\x00\x00\x5d\x01\x00\x00\x5e\x01\x00\x00\x5f\x01\x00\x00" +
+	"\x60\x01\x00\x00\x61\x01\x00\x00\x62\x01\x00\x00\x63\x01\x00\x00" +
+	"\x64\x01\x00\x00\x65\x01\x00\x00\x66\x01\x00\x00\x67\x01\x00\x00" +
+	"\x68\x01\x00\x00\x69\x01\x00\x00\x6a\x01\x00\x00\x6b\x01\x00\x00" +
+	"\x6c\x01\x00\x00\x6d\x01\x00\x00\x6e\x01\x00\x00\x6f\x01\x00\x00" +
+	"\x70\x01\x00\x00\x71\x01\x00\x00\x72\x01\x00\x00\x73\x01\x00\x00" +
+	"\x74\x01\x00\x00\x75\x01\x00\x00\x76\x01\x00\x00\x77\x01\x00\x00" +
+	"\x78\x01\x00\x00\x79\x01\x00\x00\x7a\x01\x00\x00\x7b\x01\x00\x00" +
+	"\x7c\x01\x00\x00\x7d\x01\x00\x00\x7e\x01\x00\x00\x7f\x01\x00\x00" +
+	"\x80\x01\x00\x00\x81\x01\x00\x00\x82\x01\x00\x00\x88\x01\x00\x00" +
+	"\x89\x01\x00\x00\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00" +
+	"\x8d\x01\x00\x00\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00" +
+	"\x91\x01\x00\x00\x92\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00" +
+	"\xaa\x01\x00\x00\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00" +
+	"\xae\x01\x00\x00\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00" +
+	"\xb2\x01\x00\x00\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00" +
+	"\xb6\x01\x00\x00\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00" +
+	"\xba\x01\x00\x00\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00" +
+	"\xbe\x01\x00\x00\xbf\x01\x00\x00\xc0\x01\x00\x00\xc1\x01\x00\x00" +
+	"\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00\xc5\x01\x00\x00" +
+	"\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00\xc9\x01\x00\x00" +
+	"\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00\xcd\x01\x00\x00" +
+	"\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00\xd1\x01\x00\x00" +
+	"\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00\xd5\x01\x00\x00" +
+	"\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x04\x00\x08\x00\x0c\x00\x11\x00\x15\x00\x1a\x00\x29\x00\x2e\x00" +
+	"\x32\x00\x38\x00\x3e\x00\x43\x00\x48\x00\x4d\x00\x52\x00\x58\x00" +
+	"\x5d\x00\x63\x00\x69\x00\x6e\x00\x73\x00\x78\x00\x7e\x00\x82\x00" +
+	"\x86\x00\x8a\x00\x90\x00\x95\x00\x9a\x00\x9d\x00\xa1\x00\xa6\x00" +
+	"\xa9\x00\xaf\x00\xb3\x00\xba\x00\xbf\x00\xc4\x00\xcb\x00\xd0\x00" +
+	"\xd6\x00\xdb\x00\xdf\x00\xe6\x00\xed\x00\xf3\x00\xfc\x00\x06\x01" +
+	"\x10\x01\x1b\x01\x24\x01\x2d\x01\x39\x01\x45\x01\x4c\x01\x54\x01" +
+	"\x5a\x01\x60\x01\x66\x01\x6d\x01\x71\x01\x77\x01\x7f\x01\x88\x01" +
+	"\x8e\x01\x99\x01\xa4\x01\xaa\x01\xb1\x01\xbb\x01\xc1\x01\xca\x01" +
+	"\xd3\x01\xd7\x01\xdc\x01\xe1\x01\xef\x01\xf6\x01\xfa\x01\xff\x01" +
+	"\x06\x02\x0d\x02\x10\x02\x15\x02\x1e\x02\x23\x02\x30\x02\x35\x02" +
+	"\x3d\x02\x45\x02\x50\x02\x5d\x02\x68\x02\x75\x02\x84\x02\x8c\x02" +
+	"\x93\x02\x99\x02\xa0\x02\xa5\x02\xb0\x02\xbb\x02\xc3\x02\xc9\x02" +
+	"\xce\x02\xd3\x02\xd8\x02\xde\x02\xe4\x02\xed\x02\xf4\x02\xf9\x02" +
+	"\x00\x03\x08\x03\x12\x03\x20\x03\x2e\x03\x40\x03\x52\x03\x5d\x03" +
+	"\x73\x03\x89\x03\x9e\x03\xa7\x03\xad\x03\xb9\x03\xbd\x03\xc7\x03" +
+	"\xcc\x03\xd8\x03\xe4\x03\xf2\x03\xff\x03\x0e\x04\x1d\x04\x2a\x04" +
+	"\x31\x04\x39\x04\x3f\x04\x45\x04\x4b\x04\x56\x04\x5e\x04\x65\x04" +
+	"\x6c\x04\x71\x04\x7a\x04\x80\x04\x86\x04\x8c\x04\x93\x04\x9a\x04" +
+	"\xa2\x04\xaa\x04\xb3\x04\xbc\x04\xc2\x04\xcb\x04\xd4\x04\xdd\x04" +
+	"\xe6\x04\xeb\x04\xf1\x04\xf7\x04\xff\x04\x07\x05\x11\x05\x18\x05" +
+	"\x1f\x05\x29\x05\x32\x05\x3a\x05\x43\x05\x4c\x05\x54\x05\x5d\x05" +
+	"\x66\x05\x6f\x05\x79\x05\x83\x05\x8e\x05\x9a\x05\xa6\x05\xac\x05" +
+	"\xb1\x05\xb6\x05\xc7\x05\xd8\x05\xde\x05\xe6\x05\xf0\x05\xfc\x05" +
+	"\x05\x06\x0e\x06\x18\x06\x24\x06\x2d\x06\x37\x06\x46\x06\x4f\x06" +
+	"\x5b\x06\x68\x06\x75\x06\x85\x06\x91\x06\x9e\x06\xab\x06\xb7\x06" +
+	"\xc6\x06\xce\x06\xd7\x06\xe7\x06\xec\x06\xf9\x06\x06\x07\x0d\x07" +
+	"\x16\x07\x22\x07\x31\x07\x3a\x07\x47\x07\x51\x07\x58\x07\x63\x07" +
+	"\x69\x07\x6f\x07\x79\x07\x83\x07\x8f\x07\xa0\x07\xb0\x07\xbd\x07" +
+	"\xc3\x07\xca\x07\xd1\x07\xd9\x07\xe2\x07\xec\x07\xf4\x07\xfc\x07" +
+	"\x02\x08\x0b\x08\x15\x08\x1d\x08\x26\x08\x2e\x08\x33\x08\x3a\x08" +
+	"\x49\x08\x58\x08\x5e\x08\x6d\x08\x70\x08\x78\x08\x82\x08\x88\x08" +
+	"\x93\x08\x99\x08\xa2\x08\xab\x08\xb3\x08\xba\x08\xc1\x08\xcf\x08" +
+	"\xde\x08\xed\x08\xf6\x08\xfe\x08\x0b\x09\x10\x09\x14\x09\x21\x09" +
+	"\x27\x09\x2e\x09\x3f\x09\x4e\x09\x5b\x09\x68\x09\x71\x09\x82\x09" +
+	"\x93\x09\xa0\x09\xa6\x09\xab\x09\xbb\x09\xcc\x09\xde\x09\xe2\x09" +
+	"\xee\x09\xfb\x09\x08\x0a\x11\x0a\x18\x0a\x21\x0a\x2d\x0a\x30\x0a" +
+	"\x43\x0a\x55\x0a\x5d\x0a\x68\x0a\x72\x0a\x7a\x0a\x82\x0a\x88\x0a" +
+	"\x92\x0a\x96\x0a\x9d\x0a\xa3\x0a\xaa\x0a\xb4\x0a\xbe\x0a\xc9\x0a" +
+	"\xd4\x0a\xda\x0a\xe1\x0a\xe9\x0a\xf0\x0a\xf8\x0a\xfe\x0a\x0d\x0b" +
+	"\x14\x0b\x1c\x0b\x30\x0b\x35\x0b\x3f\x0b\x4e\x0b\x5b\x0b\x5f\x0b" +
+	"\x6c\x0b\x76\x0b\x7f\x0b\x89\x0b\x8f\x0b\x95\x0b\x9b\x0b\xa1\x0b" +
+	"\xa6\x0b\xab\x0b\xb1\x0b\xb7\x0b\xbd\x0b\xc3\x0b\xd4\x0b\xe2\x0b" +
+	"\xf0\x0b\x01\x0c\x0a\x0c\x14\x0c\x1a\x0c\x22\x0c\x29\x0c\x2f\x0c" +
+	"\x39\x0c\x3f\x0c\x4a\x0c\x51\x0c\x5c\x0c\x66\x0c\x75\x0c\x81\x0c" +
+	"\x8e\x0c\x99\x0c\xb0\x0c\xc1\x0c\xd7\x0c\xe3\x0c\xf3\x0c\xfe\x0c" +
+	"\x15\x0d\x1e\x0d\x27\x0d\x37\x0d\x41\x0d\x4b\x0d\x58\x0d\x61\x0d" +
+	"\x6a\x0d\x7b\x0d\x8c\x0d\x9c\x0d\xa1\x0d\xab\x0d\xb5\x0d\xc0\x0d" +
+	"\xcd\x0d\xdb\x0d\xe7\x0d\xf3\x0d\xf9\x0d\x09\x0e" +
+	// name order
+	"\x6e\x00\x34\x01\x16\x00\x22\x00\xde\x00\x58\x00\x65\x00\x13\x00" +
+	"\x62\x00\x31\x01\x27\x01\x20\x00\x71\x01\x8b\x00\x8c\x00\x0b\x00" +
+	"\x0d\x00\xa1\x00\x28\x00\x19\x01\xcf\x00\xce\x00\xd0\x00\xcd\x00" +
+	"\x55\x00\x61\x01\x05\x00\x62\x01\x32\x01\x3f\x01\x07\x00\x5b\x00" +
+	"\x5d\x00\x1d\x00\x2a\x00\x0e\x01\xc3\x00\x0f\x01\xc4\x00\x00\x01" +
+	"\x67\x01\xc5\x00\x06\x01\x0b\x01\x0a\x00\x2a\x01\x00\x00\xc2\x00" +
+	"\xf4\x00\x65\x01\xc7\x00\x02\x01\x14\x01\x15\x01\x61\x00\x40\x00" +
+	"\xf3\x00\x72\x01\x9c\x00\xeb\x00\x25\x00\x6d\x00\xb0\x00\x82\x01" +
+	"\x83\x01\x20\x01\xb3\x00\x68\x00\x01\x00\xb6\x00\x5d\x01\xad\x00" +
+	"\x5e\x01\x5c\x01\x5f\x01\x4b\x00\x44\x00\xd2\x00\x53\x00\x3f\x00" +
+	"\xb9\x00\x76\x01\x75\x01\x6f\x01\x74\x01\xec\x00\x5e\x00\xd5\x00" +
+	"\xf9\x00\xff\x00\x8a\x00\x66\x00\xa9\x00\x97\x00\x96\x00\x95\x00" +
+	"\x9a\x00\x48\x00\x38\x01\x60\x00\x2c\x00\x0f\x00\x8f\x00\x2b\x00" +
+	"\x41\x00\x25\x01\xa0\x00\x9e\x00\x92\x00\x33\x00\x6c\x00\x37\x01" +
+	"\x35\x01\xb7\x00\x34\x00\x94\x00\xae\x00\x7e\x01\x4e\x00\x5c\x00" +
+	"\xe5\x00\xe4\x00\x0c\x01\xe6\x00\xc1\x00\xbe\x00\xbf\x00\x46\x01" +
+	"\xbd\x00\xc0\x00\x58\x01\x59\x01\x57\x01\x24\x00\xe3\x00\xe2\x00" +
+	"\x52\x00\x1f\x01\x45\x01\xdd\x00\xe0\x00\x19\x00\x6b\x01\x6a\x01" +
+	"\x6c\x01\x93\x00\xaf\x00\x08\x00\xf0\x00\x33\x01\x78\x01\x84\x01" +
+	"\xb1\x00\x7f\x01\xb2\x00\x4c\x00\xb5\x00\x0e\x00\xac\x00\x79\x01" +
+	"\x7b\x01\x7a\x01\x4a\x00\xa8\x00\x73\x01\xd4\x00\x2c\x01\x26\x01" +
+	"\x6d\x01\xe7\x00\xa7\x00\x1b\x00\xe9\x00\x0c\x00\xea\x00\x6f\x00" +
+	"\x3e\x01\x71\x00\x3c\x00\x10\x00\x68\x01\x5b\x01\xfe\x00\x59\x00" +
+	"\xdc\x00\xdb\x00\xd7\x00\xda\x00\xd9\x00\xd8\x00\x7c\x00\x7c\x01" +
+	"\x55\x01\x52\x01\x54\x01\x53\x01\x69\x00\x70\x00\x72\x00\x3d\x00" +
+	"\x17\x01\x7b\x00\xed\x00\x7f\x00\x17\x00\x04\x00\x18\x01\x5a\x01" +
+	"\x81\x01\xe8\x00\x63\x01\x14\x00\x13\x01\x64\x00\x64\x01\x60\x01" +
+	"\x56\x01\x1e\x00\x0d\x01\xa6\x00\x49\x01\x4a\x01\x48\x01\x7e\x00" +
+	"\xf6\x00\x80\x00\x88\x00\x10\x01\x40\x01\x16\x01\x66\x01\x6e\x01" +
+	"\x1c\x01\x1d\x01\xf5\x00\x12\x00\x90\x00\x89\x00\x11\x01\x41\x01" +
+	"\x7d\x00\x5f\x00\x69\x01\x02\x00\xaa\x00\x3b\x00\x37\x00\xf2\x00" +
+	"\x6a\x00\x3a\x00\x3b\x01\x2d\x01\x3c\x01\xd3\x00\xb4\x00\x80\x01" +
+	"\x1a\x00\xef\x00\x23\x01\xdf\x00\x06\x00\x1c\x00\x47\x01\x85\x01" +
+	"\x82\x00\x84\x00\x83\x00\x86\x00\x81\x00\x87\x00\x85\x00\x12\x01" +
+	"\x42\x01\x29\x01\x28\x01\x1e\x01\x44\x01\x78\x00\x79\x00\xbb\x00" +
+	"\x22\x01\x74\x00\x76\x00\x7a\x00\xba\x00\x21\x01\x73\x00\x75\x00" +
+	"\x77\x00\x24\x01\x67\x00\x4d\x01\x4c\x01\x4b\x01\x8e\x00\x2e\x01" +
+	"\x3a\x01\x39\x01\xd6\x00\x70\x01\xf8\x00\xc6\x00\x56\x00\xa5\x00" +
+	"\xa4\x00\xa3\x00\x9b\x00\x31\x00\x47\x00\x1b\x01\x26\x00\x42\x00" +
+	"\x99\x00\x9f\x00\x9d\x00\x98\x00\x32\x00\x2d\x00\x36\x01\x35\x00" +
+	"\xa2\x00\xab\x00\x7d\x01\x50\x01\x4f\x01\x51\x01\x4e\x01\x3d\x01" +
+	"\x2e\x00\x8d\x00\x21\x00\x04\x01\x0a\x01\x30\x00\x5a\x00\x54\x00" +
+	"\x2f\x00\x2f\x01\x45\x00\x30\x01\xfa\x00\x49\x00\x43\x00\xd1\x00" +
+	"\x77\x01\x43\x01\x50\x00\x39\x00\x36\x00\xf1\x00\x18\x00\xfb\x00" +
+	"\x1a\x01\x63\x00\x51\x00\x46\x00\xfc\x00\xbc\x00\xc8\x00\xcc\x00" +
+	"\xcb\x00\xca\x00\xc9\x00\x05\x01\x07\x01\x09\x01\x08\x01\x1f\x00" +
+	"\xb8\x00\x3e\x00\x27\x00\x11\x00\x23\x00\x57\x00\x09\x00\xee\x00" +
+	"\xf7\x00\x38\x00\x2b\x01\x29\x00\x15\x00\x03\x01\x01\x01\x91\x00" +
+	"\x4d\x00\xfd\x00\x4f\x00\xe1\x00\x03\x00\x6b\x00" +
+	// names
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"restart_syscall" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"mknod" + // 14
+	"chmod" + // 15
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"ptrace" + // 26
+	"alarm" + // 27
+	"pause" + // 29
+	"utime" + // 30
+	"access" + // 33
+	"nice" + // 34
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"brk" + // 45
+	"signal" + // 48
+	"acct" + // 51
+	"umount2" + // 52
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"setpgid" + // 57
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"symlink" + // 83
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"lookup_dcookie" + // 110
+	"vhangup" + // 111
+	"idle" + // 112
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"afs_syscall" + // 137
+	"getdents" + // 141
+	"select" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"query_module" + // 167
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"getpmsg" + // 188
+	"putpmsg" + // 189
+	"vfork" + // 190
+	"getrlimit" + // 191
+	"lchown" + // 198
+	"getuid" + // 199
+	"getgid" + // 200
+	"geteuid" + // 201
+	"getegid" + // 202
+	"setreuid" + // 203
+	"setregid" + // 204
+	"getgroups" + // 205
+	"setgroups" + // 206
+	"fchown" + // 207
+	"setresuid" + // 208
+	"getresuid" + // 209
+	"setresgid" + // 210
+	"getresgid" + // 211
+	"chown" + // 212
+	"setuid" + // 213
+	"setgid" + // 214
+	"setfsuid" + // 215
+	"setfsgid" + // 216
+	"pivot_root" + // 217
+	"mincore" + // 218
+	"madvise" + // 219
+	"getdents64" + // 220
+	"readahead" + // 222
+	"setxattr" + // 224
+	"lsetxattr" + // 225
+	"fsetxattr" + // 226
+	"getxattr" + // 227
+	"lgetxattr" + // 228
+	"fgetxattr" + // 229
+	"listxattr" + // 230
+	"llistxattr" + // 231
+	"flistxattr" + // 232
+	"removexattr" + // 233
+	"lremovexattr" + // 234
+	"fremovexattr" + // 235
+	"gettid" + // 236
+	"tkill" + // 237
+	"futex" + // 238
+	"sched_setaffinity" + // 239
+	"sched_getaffinity" + // 240
+	"tgkill" + // 241
+	"io_setup" + // 243
+	"io_destroy" + // 244
+	"io_getevents" + // 245
+	"io_submit" + // 246
+	"io_cancel" + // 247
+	"exit_group" + // 248
+	"epoll_create" + // 249
+	"epoll_ctl" + // 250
+	"epoll_wait" + // 251
+	"set_tid_address" + // 252
+	"fadvise64" + // 253
+	"timer_create" + // 254
+	"timer_settime" + // 255
+	"timer_gettime" + // 256
+	"timer_getoverrun" + // 257
+	"timer_delete" + // 258
+	"clock_settime" + // 259
+	"clock_gettime" + // 260
+	"clock_getres" + // 261
+	"clock_nanosleep" + // 262
+	"statfs64" + // 265
+	"fstatfs64" + // 266
+	"remap_file_pages" + // 267
+	"mbind" + // 268
+	"get_mempolicy" + // 269
+	"set_mempolicy" + // 270
+	"mq_open" + // 271
+	"mq_unlink" + // 272
+	"mq_timedsend" + // 273
+	"mq_timedreceive" + // 274
+	"mq_notify" + // 275
+	"mq_getsetattr" + // 276
+	"kexec_load" + // 277
+	"add_key" + // 278
+	"request_key" + // 279
+	"keyctl" + // 280
+	"waitid" + // 281
+	"ioprio_set" + // 282
+	"ioprio_get" + // 283
+	"inotify_init" + // 284
+	"inotify_add_watch" + // 285
+	"inotify_rm_watch" + // 286
+	"migrate_pages" + // 287
+	"openat" + // 288
+	"mkdirat" + // 289
+	"mknodat" + // 290
+	"fchownat" + // 291
+	"futimesat" + // 292
+	"newfstatat" + // 293
+	"unlinkat" + // 294
+	"renameat" + // 295
+	"linkat" + // 296
+	"symlinkat" + // 297
+	"readlinkat" + // 298
+	"fchmodat" + // 299
+	"faccessat" + // 300
+	"pselect6" + // 301
+	"ppoll" + // 302
+	"unshare" + // 303
+	"set_robust_list" + // 304
+	"get_robust_list" + // 305
+	"splice" + // 306
+	"sync_file_range" + // 307
+	"tee" + // 308
+	"vmsplice" + // 309
+	"move_pages" + // 310
+	"getcpu" + // 311
+	"epoll_pwait" + // 312
+	"utimes" + // 313
+	"fallocate" + // 314
+	"utimensat" + // 315
+	"signalfd" + // 316
+	"timerfd" + // 317
+	"eventfd" + // 318
+	"timerfd_create" + // 319
+	"timerfd_settime" + // 320
+	"timerfd_gettime" + // 321
+	"signalfd4" + // 322
+	"eventfd2" + // 323
+	"inotify_init1" + // 324
+	"pipe2" + // 325
+	"dup3" + // 326
+	"epoll_create1" + // 327
+	"preadv" + // 328
+	"pwritev" + // 329
+	"rt_tgsigqueueinfo" + // 330
+	"perf_event_open" + // 331
+	"fanotify_init" + // 332
+	"fanotify_mark" + // 333
+	"prlimit64" + // 334
+	"name_to_handle_at" + // 335
+	"open_by_handle_at" + // 336
+	"clock_adjtime" + // 337
+	"syncfs" + // 338
+	"setns" + // 339
+	"process_vm_readv" + // 340
+	"process_vm_writev" + // 341
+	"s390_runtime_instr" + // 342
+	"kcmp" + // 343
+	"finit_module" + // 344
+	"sched_setattr" + // 345
+	"sched_getattr" + // 346
+	"renameat2" + // 347
+	"seccomp" + // 348
+	"getrandom" + // 349
+	"memfd_create" + // 350
+	"bpf" + // 351
+	"s390_pci_mmio_write" + // 352
+	"s390_pci_mmio_read" + // 353
+	"execveat" + // 354
+	"userfaultfd" + // 355
+	"membarrier" + // 356
+	"recvmmsg" + // 357
+	"sendmmsg" + // 358
+	"socket" + // 359
+	"socketpair" + // 360
+	"bind" + // 361
+	"connect" + // 362
+	"listen" + // 363
+	"accept4" + // 364
+	"getsockopt" + // 365
+	"setsockopt" + // 366
+	"getsockname" + // 367
+	"getpeername" + // 368
+	"sendto" + // 369
+	"sendmsg" + // 370
+	"recvfrom" + // 371
+	"recvmsg" + // 372
+	"shutdown" + // 373
+	"mlock2" + // 374
+	"copy_file_range" + // 375
+	"preadv2" + // 376
+	"pwritev2" + // 377
+	"s390_guarded_storage" + // 378
+	"statx" + // 379
+	"s390_sthyi" + // 380
+	"kexec_file_load" + // 381
+	"io_pgetevents" + // 382
+	"rseq" + // 383
+	"pkey_mprotect" + // 384
+	"pkey_alloc" + // 385
+	"pkey_free" + // 386
+	"semtimedop" + // 392
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_s390 lists the 440 syscalls of s390 by number.
-var sys_s390 = []Syscall{
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"restart_syscall", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"pause", 29},
-	{"utime", 30},
-	{"access", 33},
-	{"nice", 34},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"setpgid", 57},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"symlink", 83},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"ioperm", 101},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"lookup_dcookie", 110},
-	{"vhangup", 111},
-	{"idle", 112},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"afs_syscall", 137},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"query_module", 167},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"chown", 182},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"getpmsg", 188},
-	{"putpmsg", 189},
-	{"vfork", 190},
-	{"ugetrlimit", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"lchown32", 198},
-	{"getuid32", 199},
-	{"getgid32", 200},
-	{"geteuid32", 201},
-	{"getegid32", 202},
-	{"setreuid32", 203},
-	{"setregid32", 204},
-	{"getgroups32", 205},
-	{"setgroups32", 206},
-	{"fchown32", 207},
-	{"setresuid32", 208},
-	{"getresuid32", 209},
-	{"setresgid32", 210},
-	{"getresgid32", 211},
-	{"chown32", 212},
-	{"setuid32", 213},
-	{"setgid32", 214},
-	{"setfsuid32", 215},
-	{"setfsgid32", 216},
-	{"pivot_root", 217},
-	{"mincore", 218},
-	{"madvise", 219},
-	{"getdents64", 220},
-	{"fcntl64", 221},
-	{"readahead", 222},
-	{"sendfile64", 223},
-	{"setxattr", 224},
-	{"lsetxattr", 225},
-	{"fsetxattr", 226},
-	{"getxattr", 227},
-	{"lgetxattr", 228},
-	{"fgetxattr", 229},
-	{"listxattr", 230},
-	{"llistxattr", 231},
-	{"flistxattr", 232},
-	{"removexattr", 233},
-	{"lremovexattr", 234},
-	{"fremovexattr", 235},
-	{"gettid", 236},
-	{"tkill", 237},
-	{"futex", 238},
-	{"sched_setaffinity", 239},
-	{"sched_getaffinity", 240},
-	{"tgkill", 241},
-	{"io_setup", 243},
-	{"io_destroy", 244},
-	{"io_getevents", 245},
-	{"io_submit", 246},
-	{"io_cancel", 247},
-	{"exit_group", 248},
-	{"epoll_create", 249},
-	{"epoll_ctl", 250},
-	{"epoll_wait", 251},
-	{"set_tid_address", 252},
-	{"fadvise64", 253},
-	{"timer_create", 254},
-	{"timer_settime", 255},
-	{"timer_gettime", 256},
-	{"timer_getoverrun", 257},
-	{"timer_delete", 258},
-	{"clock_settime", 259},
-	{"clock_gettime", 260},
-	{"clock_getres", 261},
-	{"clock_nanosleep", 262},
-	{"fadvise64_64", 264},
-	{"statfs64", 265},
-	{"fstatfs64", 266},
-	{"remap_file_pages", 267},
-	{"mbind", 268},
-	{"get_mempolicy", 269},
-	{"set_mempolicy", 270},
-	{"mq_open", 271},
-	{"mq_unlink", 272},
-	{"mq_timedsend", 273},
-	{"mq_timedreceive", 274},
-	{"mq_notify", 275},
-	{"mq_getsetattr", 276},
-	{"kexec_load", 277},
-	{"add_key", 278},
-	{"request_key", 279},
-	{"keyctl", 280},
-	{"waitid", 281},
-	{"ioprio_set", 282},
-	{"ioprio_get", 283},
-	{"inotify_init", 284},
-	{"inotify_add_watch", 285},
-	{"inotify_rm_watch", 286},
-	{"migrate_pages", 287},
-	{"openat", 288},
-	{"mkdirat", 289},
-	{"mknodat", 290},
-	{"fchownat", 291},
-	{"futimesat", 292},
-	{"fstatat64", 293},
-	{"unlinkat", 294},
-	{"renameat", 295},
-	{"linkat", 296},
-	{"symlinkat", 297},
-	{"readlinkat", 298},
-	{"fchmodat", 299},
-	{"faccessat", 300},
-	{"pselect6", 301},
-	{"ppoll", 302},
-	{"unshare", 303},
-	{"set_robust_list", 304},
-	{"get_robust_list", 305},
-	{"splice", 306},
-	{"sync_file_range", 307},
-	{"tee", 308},
-	{"vmsplice", 309},
-	{"move_pages", 310},
-	{"getcpu", 311},
-	{"epoll_pwait", 312},
-	{"utimes", 313},
-	{"fallocate", 314},
-	{"utimensat", 315},
-	{"signalfd", 316},
-	{"timerfd", 317},
-	{"eventfd", 318},
-	{"timerfd_create", 319},
-	{"timerfd_settime", 320},
-	{"timerfd_gettime", 321},
-	{"signalfd4", 322},
-	{"eventfd2", 323},
-	{"inotify_init1", 324},
-	{"pipe2", 325},
-	{"dup3", 326},
-	{"epoll_create1", 327},
-	{"preadv", 328},
-	{"pwritev", 329},
-	{"rt_tgsigqueueinfo", 330},
-	{"perf_event_open", 331},
-	{"fanotify_init", 332},
-	{"fanotify_mark", 333},
-	{"prlimit64", 334},
-	{"name_to_handle_at", 335},
-	{"open_by_handle_at", 336},
-	{"clock_adjtime", 337},
-	{"syncfs", 338},
-	{"setns", 339},
-	{"process_vm_readv", 340},
-	{"process_vm_writev", 341},
-	{"s390_runtime_instr", 342},
-	{"kcmp", 343},
-	{"finit_module", 344},
-	{"sched_setattr", 345},
-	{"sched_getattr", 346},
-	{"renameat2", 347},
-	{"seccomp", 348},
-	{"getrandom", 349},
-	{"memfd_create", 350},
-	{"bpf", 351},
-	{"s390_pci_mmio_write", 352},
-	{"s390_pci_mmio_read", 353},
-	{"execveat", 354},
-	{"userfaultfd", 355},
-	{"membarrier", 356},
-	{"recvmmsg", 357},
-	{"sendmmsg", 358},
-	{"socket", 359},
-	{"socketpair", 360},
-	{"bind", 361},
-	{"connect", 362},
-	{"listen", 363},
-	{"accept4", 364},
-	{"getsockopt", 365},
-	{"setsockopt", 366},
-	{"getsockname", 367},
-	{"getpeername", 368},
-	{"sendto", 369},
-	{"sendmsg", 370},
-	{"recvfrom", 371},
-	{"recvmsg", 372},
-	{"shutdown", 373},
-	{"mlock2", 374},
-	{"copy_file_range", 375},
-	{"preadv2", 376},
-	{"pwritev2", 377},
-	{"s390_guarded_storage", 378},
-	{"statx", 379},
-	{"s390_sthyi", 380},
-	{"kexec_file_load", 381},
-	{"io_pgetevents", 382},
-	{"rseq", 383},
-	{"pkey_mprotect", 384},
-	{"pkey_alloc", 385},
-	{"pkey_free", 386},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"memfd_secret", 447},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-}
+// sys_s390 holds the 440 syscalls of s390 by number, packed as sysTable describes.
+const sys_s390 sysTable = "\xb8\x01" + // count
+	// numbers
+	"\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00\x04\x00\x00\x00" +
+	"\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00\x08\x00\x00\x00" +
+	"\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00\x0c\x00\x00\x00" +
+	"\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00\x10\x00\x00\x00" +
+	"\x13\x00\x00\x00\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00" +
+	"\x17\x00\x00\x00\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00" +
+	"\x1b\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x21\x00\x00\x00" +
+	"\x22\x00\x00\x00\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00" +
+	"\x27\x00\x00\x00\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00" +
+	"\x2b\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00\x39\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x46\x00\x00\x00\x47\x00\x00\x00\x48\x00\x00\x00\x49\x00\x00\x00" +
+	"\x4a\x00\x00\x00\x4b\x00\x00\x00\x4c\x00\x00\x00\x4d\x00\x00\x00" +
+	"\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00\x51\x00\x00\x00" +
+	"\x53\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x63\x00\x00\x00\x64\x00\x00\x00" +
+	"\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00\x72\x00\x00\x00" +
+	"\x73\x00\x00\x00\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00" +
+	"\x77\x00\x00\x00\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00" +
+	"\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00" +
+	"\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00" +
+	"\x88\x00\x00\x00\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa7\x00\x00\x00\xa8\x00\x00\x00" +
+	"\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00\xac\x00\x00\x00" +
+	"\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00\xb0\x00\x00\x00" +
+	"\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00\xb4\x00\x00\x00" +
+	"\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00\xb8\x00\x00\x00" +
+	"\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00\xbc\x00\x00\x00" +
+	"\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00\xc0\x00\x00\x00" +
+	"\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00\xc4\x00\x00\x00" +
+	"\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00" +
+	"\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00\xcc\x00\x00\x00" +
+	"\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00\xd0\x00\x00\x00" +
+	"\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00\xd4\x00\x00\x00" +
+	"\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00" +
+	"\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00\xdc\x00\x00\x00" +
+	"\xdd\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00\xe0\x00\x00\x00" +
+	"\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00" +
+	"\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00" +
+	"\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00" +
+	"\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00" +
+	"\xf1\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00" +
+	"\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00" +
+	"\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00" +
+	"\xfe\x00\x00\x00\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00" +
+	"\x02\x01\x00\x00\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00" +
+	"\x06\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00" +
+	"\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00" +
+	"\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00" +
+	"\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00" +
+	"\x27\x01\x00\x00\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00" +
+	"\x2b\x01\x00\x00\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00" +
+	"\x2f\x01\x00\x00\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00" +
+	"\x33\x01\x00\x00\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00" +
+	"\x37\x01\x00\x00\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00" +
+	"\x3b\x01\x00\x00\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00" +
+	"\x3f\x01\x00\x00\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00" +
+	"\x43\x01\x00\x00\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00" +
+	"\x47\x01\x00\x00\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00" +
+	"\x4b\x01\x00\x00\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00" +
+	"\x4f\x01\x00\x00\x50\x01\x00\x00\x51\x01\x00\x00\x52\x01\x00\x00" +
+	"\x53\x01\x00\x00\x54\x01\x00\x00\x55\x01\x00\x00\x56\x01\x00\x00" +
+	"\x57\x01\x00\x00\x58\x01\x00\x00\x59\x01\x00\x00\x5a\x01\x00\x00" +
+	"\x5b\x01\x00\x00\x5c\x01\x00\x00\x5d\x01\x00\x00\x5e\x01\x00\x00" +
+	"\x5f\x01\x00\x00\x60\x01\x00\x00\x61\x01\x00\x00\x62\x01\x00\x00" +
+	"\x63\x01\x00\x00\x64\x01\x00\x00\x65\x01\x00\x00\x66\x01\x00\x00" +
+	"\x67\x01\x00\x00\x68\x01\x00\x00\x69\x01\x00\x00\x6a\x01\x00\x00" +
+	"\x6b\x01\x00\x00\x6c\x01\x00\x00\x6d\x01\x00\x00\x6e\x01\x00\x00" +
+	"\x6f\x01\x00\x00\x70\x01\x00\x00\x71\x01\x00\x00\x72\x01\x00\x00" +
+	"\x73\x01\x00\x00\x74\x01\x00\x00\x75\x01\x00\x00\x76\x01\x00\x00" +
+	"\x77\x01\x00\x00\x78\x01\x00\x00\x79\x01\x00\x00\x7a\x01\x00\x00" +
+	"\x7b\x01\x00\x00\x7c\x01\x00\x00\x7d\x01\x00\x00\x7e\x01\x00\x00" +
+	"\x7f\x01\x00\x00\x80\x01\x00\x00\x81\x01\x00\x00\x82\x01\x00\x00" +
+	"\x89\x01\x00\x00\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00" +
+	"\x8d\x01\x00\x00\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00" +
+	"\x91\x01\x00\x00\x92\x01\x00\x00\x93\x01\x00\x00\x94\x01\x00\x00" +
+	"\x95\x01\x00\x00\x96\x01\x00\x00\x97\x01\x00\x00\x98\x01\x00\x00" +
+	"\x99\x01\x00\x00\x9a\x01\x00\x00\x9b\x01\x00\x00\x9c\x01\x00\x00" +
+	"\x9d\x01\x00\x00\x9e\x01\x00\x00\xa0\x01\x00\x00\xa1\x01\x00\x00" +
+	"\xa2\x01\x00\x00\xa3\x01\x00\x00\xa4\x01\x00\x00\xa5\x01\x00\x00" +
+	"\xa6\x01\x00\x00\xa7\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00" +
+	"\xaa\x01\x00\x00\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00" +
+	"\xae\x01\x00\x00\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00" +
+	"\xb2\x01\x00\x00\xb3\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00" +
+	"\xb6\x01\x00\x00\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00" +
+	"\xba\x01\x00\x00\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00" +
+	"\xbe\x01\x00\x00\xbf\x01\x00\x00\xc0\x01\x00\x00\xc1\x01\x00\x00" +
+	"\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00\xc5\x01\x00\x00" +
+	"\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00\xc9\x01\x00\x00" +
+	"\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00\xcd\x01\x00\x00" +
+	"\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00\xd1\x01\x00\x00" +
+	"\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00\xd5\x01\x00\x00" +
+	// ends of the names
+	"\x04\x00\x08\x00\x0c\x00\x11\x00\x15\x00\x1a\x00\x29\x00\x2e\x00" +
+	"\x32\x00\x38\x00\x3e\x00\x43\x00\x47\x00\x4c\x00\x51\x00\x57\x00" +
+	"\x5c\x00\x62\x00\x67\x00\x6d\x00\x73\x00\x79\x00\x7e\x00\x84\x00" +
+	"\x89\x00\x8e\x00\x93\x00\x99\x00\x9d\x00\xa1\x00\xa5\x00\xab\x00" +
+	"\xb0\x00\xb5\x00\xb8\x00\xbc\x00\xc1\x00\xc4\x00\xca\x00\xd0\x00" +
+	"\xd6\x00\xdd\x00\xe4\x00\xe8\x00\xef\x00\xf4\x00\xf9\x00\x00\x01" +
+	"\x05\x01\x0b\x01\x10\x01\x14\x01\x1b\x01\x22\x01\x28\x01\x31\x01" +
+	"\x39\x01\x41\x01\x4b\x01\x55\x01\x60\x01\x69\x01\x72\x01\x7b\x01" +
+	"\x87\x01\x93\x01\x9c\x01\xa5\x01\xac\x01\xb4\x01\xba\x01\xc0\x01" +
+	"\xc6\x01\xcd\x01\xd1\x01\xd7\x01\xdf\x01\xe8\x01\xee\x01\xf4\x01" +
+	"\xff\x01\x0a\x02\x10\x02\x17\x02\x1d\x02\x27\x02\x2d\x02\x36\x02" +
+	"\x3f\x02\x43\x02\x48\x02\x4d\x02\x5b\x02\x62\x02\x66\x02\x6b\x02" +
+	"\x72\x02\x79\x02\x7c\x02\x81\x02\x8a\x02\x8f\x02\x9c\x02\xa1\x02" +
+	"\xa9\x02\xb1\x02\xbc\x02\xc9\x02\xd4\x02\xe1\x02\xf0\x02\xf8\x02" +
+	"\xff\x02\x05\x03\x0c\x03\x11\x03\x1c\x03\x27\x03\x2f\x03\x37\x03" +
+	"\x3e\x03\x46\x03\x50\x03\x55\x03\x5a\x03\x5f\x03\x65\x03\x6b\x03" +
+	"\x74\x03\x7b\x03\x80\x03\x87\x03\x8f\x03\x99\x03\xa7\x03\xb5\x03" +
+	"\xc7\x03\xd9\x03\xe4\x03\xfa\x03\x10\x04\x25\x04\x2e\x04\x34\x04" +
+	"\x3d\x04\x46\x04\x52\x04\x56\x04\x60\x04\x69\x04\x72\x04\x77\x04" +
+	"\x83\x04\x8f\x04\x9d\x04\xaa\x04\xb9\x04\xc8\x04\xd5\x04\xdc\x04" +
+	"\xe4\x04\xe9\x04\xef\x04\xf5\x04\xfb\x04\x06\x05\x0e\x05\x15\x05" +
+	"\x1c\x05\x21\x05\x2b\x05\x30\x05\x3a\x05\x45\x05\x4b\x05\x52\x05" +
+	"\x59\x05\x61\x05\x69\x05\x71\x05\x7a\x05\x83\x05\x8d\x05\x97\x05" +
+	"\xa2\x05\xad\x05\xb5\x05\xc0\x05\xcb\x05\xd6\x05\xe1\x05\xe8\x05" +
+	"\xf0\x05\xf8\x05\x02\x06\x0c\x06\x16\x06\x1d\x06\x24\x06\x2e\x06" +
+	"\x35\x06\x3e\x06\x48\x06\x50\x06\x59\x06\x62\x06\x6a\x06\x73\x06" +
+	"\x7c\x06\x85\x06\x8f\x06\x99\x06\xa4\x06\xb0\x06\xbc\x06\xc2\x06" +
+	"\xc7\x06\xcc\x06\xdd\x06\xee\x06\xf4\x06\xfc\x06\x06\x07\x12\x07" +
+	"\x1b\x07\x24\x07\x2e\x07\x3a\x07\x43\x07\x4d\x07\x5c\x07\x65\x07" +
+	"\x71\x07\x7e\x07\x8b\x07\x9b\x07\xa7\x07\xb4\x07\xc1\x07\xcd\x07" +
+	"\xdc\x07\xe8\x07\xf0\x07\xf9\x07\x09\x08\x0e\x08\x1b\x08\x28\x08" +
+	"\x2f\x08\x38\x08\x44\x08\x53\x08\x5c\x08\x69\x08\x73\x08\x7a\x08" +
+	"\x85\x08\x8b\x08\x91\x08\x9b\x08\xa5\x08\xb1\x08\xc2\x08\xd2\x08" +
+	"\xdf\x08\xe5\x08\xec\x08\xf3\x08\xfb\x08\x04\x09\x0d\x09\x15\x09" +
+	"\x1d\x09\x23\x09\x2c\x09\x36\x09\x3e\x09\x47\x09\x4f\x09\x54\x09" +
+	"\x5b\x09\x6a\x09\x79\x09\x7f\x09\x8e\x09\x91\x09\x99\x09\xa3\x09" +
+	"\xa9\x09\xb4\x09\xba\x09\xc3\x09\xcc\x09\xd4\x09\xdb\x09\xe2\x09" +
+	"\xf0\x09\xff\x09\x0e\x0a\x17\x0a\x1f\x0a\x2c\x0a\x31\x0a\x35\x0a" +
+	"\x42\x0a\x48\x0a\x4f\x0a\x60\x0a\x6f\x0a\x7c\x0a\x89\x0a\x92\x0a" +
+	"\xa3\x0a\xb4\x0a\xc1\x0a\xc7\x0a\xcc\x0a\xdc\x0a\xed\x0a\xff\x0a" +
+	"\x03\x0b\x0f\x0b\x1c\x0b\x29\x0b\x32\x0b\x39\x0b\x42\x0b\x4e\x0b" +
+	"\x51\x0b\x64\x0b\x76\x0b\x7e\x0b\x89\x0b\x93\x0b\x9b\x0b\xa3\x0b" +
+	"\xa9\x0b\xb3\x0b\xb7\x0b\xbe\x0b\xc4\x0b\xcb\x0b\xd5\x0b\xdf\x0b" +
+	"\xea\x0b\xf5\x0b\xfb\x0b\x02\x0c\x0a\x0c\x11\x0c\x19\x0c\x1f\x0c" +
+	"\x2e\x0c\x35\x0c\x3d\x0c\x51\x0c\x56\x0c\x60\x0c\x6f\x0c\x7c\x0c" +
+	"\x80\x0c\x8d\x0c\x97\x0c\xa0\x0c\xa6\x0c\xac\x0c\xb2\x0c\xb8\x0c" +
+	"\xbd\x0c\xc2\x0c\xc8\x0c\xce\x0c\xd4\x0c\xda\x0c\xe9\x0c\xf8\x0c" +
+	"\x07\x0d\x1a\x0d\x30\x0d\x3f\x0d\x4e\x0d\x5f\x0d\x70\x0d\x80\x0d" +
+	"\x8f\x0d\x9b\x0d\xaf\x0d\xbe\x0d\xd1\x0d\xe7\x0d\xf8\x0d\x0e\x0e" +
+	"\x1a\x0e\x36\x0e\x47\x0e\x55\x0e\x63\x0e\x74\x0e\x7d\x0e\x87\x0e" +
+	"\x8d\x0e\x95\x0e\x9c\x0e\xa2\x0e\xac\x0e\xb2\x0e\xbd\x0e\xc4\x0e" +
+	"\xcf\x0e\xd9\x0e\xe8\x0e\xf4\x0e\x01\x0f\x0c\x0f\x23\x0f\x34\x0f" +
+	"\x4a\x0f\x56\x0f\x66\x0f\x71\x0f\x88\x0f\x91\x0f\x9a\x0f\xaa\x0f" +
+	"\xb4\x0f\xbe\x0f\xcb\x0f\xd4\x0f\xdd\x0f\xee\x0f\xff\x0f\x0f\x10" +
+	"\x14\x10\x1e\x10\x28\x10\x33\x10\x40\x10\x4e\x10\x5a\x10\x66\x10" +
+	// name order
+	"\x78\x00\x7a\x00\x81\x00\x55\x01\x1b\x00\x2b\x00\xff\x00\x68\x00" +
+	"\x75\x00\x18\x00\x72\x00\x52\x01\x48\x01\x25\x00\xa5\x01\xa3\x00" +
+	"\xa4\x00\x0b\x00\x0e\x00\xa1\x00\xbf\x00\x31\x00\x3a\x01\x78\x01" +
+	"\xef\x00\x79\x01\xee\x00\x76\x01\xf0\x00\x7a\x01\xed\x00\x77\x01" +
+	"\x65\x00\x95\x01\x05\x00\x96\x01\x53\x01\x60\x01\x07\x00\x6b\x00" +
+	"\x6d\x00\x22\x00\x33\x00\x2f\x01\xe3\x00\x30\x01\xe4\x00\x21\x01" +
+	"\x9b\x01\xe5\x00\x27\x01\x2c\x01\x0a\x00\x4b\x01\x00\x00\xe2\x00" +
+	"\x15\x01\x99\x01\xe7\x00\xf1\x00\x23\x01\x35\x01\x36\x01\x71\x00" +
+	"\x4e\x00\x14\x01\xa6\x01\x4f\x00\xba\x00\x0c\x01\x2e\x00\xc8\x00" +
+	"\x80\x00\xd0\x00\xb6\x01\xb7\x01\x41\x01\xd3\x00\x7b\x00\x01\x00" +
+	"\xd6\x00\x91\x01\xcd\x00\x92\x01\x90\x01\x93\x01\x5b\x00\xb0\x00" +
+	"\x0e\x01\x53\x00\xf3\x00\x63\x00\x4d\x00\xad\x00\xd9\x00\xaa\x01" +
+	"\x88\x01\xa9\x01\xa3\x01\xa8\x01\x0d\x01\x6e\x00\xf6\x00\x1a\x01" +
+	"\x20\x01\xa2\x00\x79\x00\xc7\x00\x2a\x00\xb5\x00\x29\x00\xb4\x00" +
+	"\x27\x00\xb3\x00\x42\x00\xb8\x00\x58\x00\x59\x01\x70\x00\x35\x00" +
+	"\x11\x00\xa7\x00\x34\x00\x50\x00\x46\x01\x96\x00\xbe\x00\x91\x00" +
+	"\xbc\x00\x3e\x00\x3f\x00\x7f\x00\x58\x01\x56\x01\xd7\x00\x40\x00" +
+	"\x15\x00\xb2\x00\xce\x00\xb2\x01\x5e\x00\x6c\x00\x06\x01\x05\x01" +
+	"\x2d\x01\x07\x01\xe1\x00\xde\x00\xdf\x00\x67\x01\x82\x01\xdd\x00" +
+	"\xe0\x00\x8c\x01\x8d\x01\x8b\x01\x2d\x00\x54\x00\x04\x01\x03\x01" +
+	"\x62\x00\x40\x01\x66\x01\xfe\x00\x01\x01\x1e\x00\x9f\x01\x9e\x01" +
+	"\xa0\x01\x0f\x00\xb1\x00\xcf\x00\x08\x00\x11\x01\x54\x01\xac\x01" +
+	"\xd1\x00\xb3\x01\xd2\x00\x5c\x00\xd5\x00\x10\x00\xcc\x00\xad\x01" +
+	"\xaf\x01\xae\x01\x5a\x00\xaf\x00\xc6\x00\xa7\x01\xf5\x00\x4d\x01" +
+	"\x47\x01\xa1\x01\x08\x01\xc5\x00\x20\x00\x0a\x01\x0d\x00\x0b\x01" +
+	"\x82\x00\x5f\x01\x84\x00\x4a\x00\xab\x00\x12\x00\x9c\x01\x8f\x01" +
+	"\x1f\x01\x69\x00\xfd\x00\xfc\x00\xf8\x00\xfb\x00\x85\x01\xfa\x00" +
+	"\x84\x01\xf9\x00\x8f\x00\xb0\x01\x75\x01\x72\x01\x74\x01\x73\x01" +
+	"\x7c\x00\x83\x00\x85\x00\x4b\x00\x38\x01\x8e\x00\x94\x00\x1c\x00" +
+	"\x04\x00\x39\x01\x8e\x01\xb5\x01\x09\x01\x97\x01\x19\x00\x34\x01" +
+	"\x74\x00\x98\x01\x94\x01\x8a\x01\x23\x00\x2e\x01\xc4\x00\x6a\x01" +
+	"\x6b\x01\x69\x01\x93\x00\x17\x01\x81\x01\x97\x00\x9f\x00\x31\x01" +
+	"\x61\x01\x37\x01\x9a\x01\xa2\x01\x3d\x01\x3e\x01\x16\x01\x80\x01" +
+	"\x17\x00\xa8\x00\xa0\x00\x32\x01\x62\x01\x92\x00\x6f\x00\x9d\x01" +
+	"\x02\x00\xc9\x00\x49\x00\x45\x00\x13\x01\x7d\x00\x48\x00\x5c\x01" +
+	"\x4e\x01\x83\x01\x5d\x01\xf4\x00\xd4\x00\xb4\x01\x1f\x00\x10\x01" +
+	"\x44\x01\x00\x01\x06\x00\x21\x00\x68\x01\x99\x00\x9b\x00\x9a\x00" +
+	"\x9d\x00\x98\x00\x9e\x00\x9c\x00\x87\x01\x33\x01\x63\x01\x4a\x01" +
+	"\x49\x01\x3f\x01\x65\x01\x8b\x00\x8c\x00\xdb\x00\x43\x01\x87\x00" +
+	"\x89\x00\x8d\x00\x89\x01\xda\x00\x42\x01\x86\x00\x88\x00\x8a\x00" +
+	"\x45\x01\x6d\x01\x6c\x01\x86\x01\xa6\x00\xca\x00\x4f\x01\x5b\x01" +
+	"\x5a\x01\xf7\x00\xa4\x01\x19\x01\xe6\x00\x66\x00\x77\x00\xc3\x00" +
+	"\x76\x00\xc2\x00\x26\x00\xc1\x00\x43\x00\xb9\x00\x3c\x00\x57\x00" +
+	"\x3c\x01\x2f\x00\x51\x00\x39\x00\xb7\x00\x95\x00\xbd\x00\x90\x00" +
+	"\xbb\x00\x38\x00\xb6\x00\x3d\x00\x36\x00\x57\x01\x41\x00\x14\x00" +
+	"\xc0\x00\xcb\x00\xb1\x01\x70\x01\x6f\x01\x71\x01\x6e\x01\x5e\x01" +
+	"\x37\x00\xa5\x00\x28\x00\x25\x01\x2b\x01\x3b\x00\x6a\x00\x64\x00" +
+	"\x3a\x00\x50\x01\x55\x00\x51\x01\x1b\x01\x59\x00\xae\x00\x52\x00" +
+	"\xf2\x00\xab\x01\x64\x01\x16\x00\x60\x00\x47\x00\x44\x00\x12\x01" +
+	"\x1d\x00\x1c\x01\x3b\x01\x73\x00\x61\x00\x56\x00\x1d\x01\xdc\x00" +
+	"\x0c\x00\xe8\x00\xec\x00\xeb\x00\xea\x00\x7b\x01\xe9\x00\x7c\x01" +
+	"\x26\x01\x28\x01\x2a\x01\x7d\x01\x29\x01\x7e\x01\x24\x00\xd8\x00" +
+	"\x4c\x00\xac\x00\xaa\x00\x30\x00\x13\x00\x2c\x00\x67\x00\x09\x00" +
+	"\x0f\x01\x18\x01\x46\x00\x4c\x01\x32\x00\x1a\x00\x24\x01\x7f\x01" +
+	"\x22\x01\xa9\x00\x5d\x00\x1e\x01\x5f\x00\x02\x01\x03\x00\x7e\x00" +
+	// names
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"restart_syscall" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"pause" + // 29
+	"utime" + // 30
+	"access" + // 33
+	"nice" + // 34
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"setpgid" + // 57
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"symlink" + // 83
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"ioperm" + // 101
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"lookup_dcookie" + // 110
+	"vhangup" + // 111
+	"idle" + // 112
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"afs_syscall" + // 137
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"query_module" + // 167
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"chown" + // 182
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"getpmsg" + // 188
+	"putpmsg" + // 189
+	"vfork" + // 190
+	"ugetrlimit" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"lchown32" + // 198
+	"getuid32" + // 199
+	"getgid32" + // 200
+	"geteuid32" + // 201
+	"getegid32" + // 202
+	"setreuid32" + // 203
+	"setregid32" + // 204
+	"getgroups32" + // 205
+	"setgroups32" + // 206
+	"fchown32" + // 207
+	"setresuid32" + // 208
+	"getresuid32" + // 209
+	"setresgid32" + // 210
+	"getresgid32" + // 211
+	"chown32" + // 212
+	"setuid32" + // 213
+	"setgid32" + // 214
+	"setfsuid32" + // 215
+	"setfsgid32" + // 216
+	"pivot_root" + // 217
+	"mincore" + // 218
+	"madvise" + // 219
+	"getdents64" + // 220
+	"fcntl64" + // 221
+	"readahead" + // 222
+	"sendfile64" + // 223
+	"setxattr" + // 224
+	"lsetxattr" + // 225
+	"fsetxattr" + // 226
+	"getxattr" + // 227
+	"lgetxattr" + // 228
+	"fgetxattr" + // 229
+	"listxattr" + // 230
+	"llistxattr" + // 231
+	"flistxattr" + // 232
+	"removexattr" + // 233
+	"lremovexattr" + // 234
+	"fremovexattr" + // 235
+	"gettid" + // 236
+	"tkill" + // 237
+	"futex" + // 238
+	"sched_setaffinity" + // 239
+	"sched_getaffinity" + // 240
+	"tgkill" + // 241
+	"io_setup" + // 243
+	"io_destroy" + // 244
+	"io_getevents" + // 245
+	"io_submit" + // 246
+	"io_cancel" + // 247
+	"exit_group" + // 248
+	"epoll_create" + // 249
+	"epoll_ctl" + // 250
+	"epoll_wait" + // 251
+	"set_tid_address" + // 252
+	"fadvise64" + // 253
+	"timer_create" + // 254
+	"timer_settime" + // 255
+	"timer_gettime" + // 256
+	"timer_getoverrun" + // 257
+	"timer_delete" + // 258
+	"clock_settime" + // 259
+	"clock_gettime" + // 260
+	"clock_getres" + // 261
+	"clock_nanosleep" + // 262
+	"fadvise64_64" + // 264
+	"statfs64" + // 265
+	"fstatfs64" + // 266
+	"remap_file_pages" + // 267
+	"mbind" + // 268
+	"get_mempolicy" + // 269
+	"set_mempolicy" + // 270
+	"mq_open" + // 271
+	"mq_unlink" + // 272
+	"mq_timedsend" + // 273
+	"mq_timedreceive" + // 274
+	"mq_notify" + // 275
+	"mq_getsetattr" + // 276
+	"kexec_load" + // 277
+	"add_key" + // 278
+	"request_key" + // 279
+	"keyctl" + // 280
+	"waitid" + // 281
+	"ioprio_set" + // 282
+	"ioprio_get" + // 283
+	"inotify_init" + // 284
+	"inotify_add_watch" + // 285
+	"inotify_rm_watch" + // 286
+	"migrate_pages" + // 287
+	"openat" + // 288
+	"mkdirat" + // 289
+	"mknodat" + // 290
+	"fchownat" + // 291
+	"futimesat" + // 292
+	"fstatat64" + // 293
+	"unlinkat" + // 294
+	"renameat" + // 295
+	"linkat" + // 296
+	"symlinkat" + // 297
+	"readlinkat" + // 298
+	"fchmodat" + // 299
+	"faccessat" + // 300
+	"pselect6" + // 301
+	"ppoll" + // 302
+	"unshare" + // 303
+	"set_robust_list" + // 304
+	"get_robust_list" + // 305
+	"splice" + // 306
+	"sync_file_range" + // 307
+	"tee" + // 308
+	"vmsplice" + // 309
+	"move_pages" + // 310
+	"getcpu" + // 311
+	"epoll_pwait" + // 312
+	"utimes" + // 313
+	"fallocate" + // 314
+	"utimensat" + // 315
+	"signalfd" + // 316
+	"timerfd" + // 317
+	"eventfd" + // 318
+	"timerfd_create" + // 319
+	"timerfd_settime" + // 320
+	"timerfd_gettime" + // 321
+	"signalfd4" + // 322
+	"eventfd2" + // 323
+	"inotify_init1" + // 324
+	"pipe2" + // 325
+	"dup3" + // 326
+	"epoll_create1" + // 327
+	"preadv" + // 328
+	"pwritev" + // 329
+	"rt_tgsigqueueinfo" + // 330
+	"perf_event_open" + // 331
+	"fanotify_init" + // 332
+	"fanotify_mark" + // 333
+	"prlimit64" + // 334
+	"name_to_handle_at" + // 335
+	"open_by_handle_at" + // 336
+	"clock_adjtime" + // 337
+	"syncfs" + // 338
+	"setns" + // 339
+	"process_vm_readv" + // 340
+	"process_vm_writev" + // 341
+	"s390_runtime_instr" + // 342
+	"kcmp" + // 343
+	"finit_module" + // 344
+	"sched_setattr" + // 345
+	"sched_getattr" + // 346
+	"renameat2" + // 347
+	"seccomp" + // 348
+	"getrandom" + // 349
+	"memfd_create" + // 350
+	"bpf" + // 351
+	"s390_pci_mmio_write" + // 352
+	"s390_pci_mmio_read" + // 353
+	"execveat" + // 354
+	"userfaultfd" + // 355
+	"membarrier" + // 356
+	"recvmmsg" + // 357
+	"sendmmsg" + // 358
+	"socket" + // 359
+	"socketpair" + // 360
+	"bind" + // 361
+	"connect" + // 362
+	"listen" + // 363
+	"accept4" + // 364
+	"getsockopt" + // 365
+	"setsockopt" + // 366
+	"getsockname" + // 367
+	"getpeername" + // 368
+	"sendto" + // 369
+	"sendmsg" + // 370
+	"recvfrom" + // 371
+	"recvmsg" + // 372
+	"shutdown" + // 373
+	"mlock2" + // 374
+	"copy_file_range" + // 375
+	"preadv2" + // 376
+	"pwritev2" + // 377
+	"s390_guarded_storage" + // 378
+	"statx" + // 379
+	"s390_sthyi" + // 380
+	"kexec_file_load" + // 381
+	"io_pgetevents" + // 382
+	"rseq" + // 383
+	"pkey_mprotect" + // 384
+	"pkey_alloc" + // 385
+	"pkey_free" + // 386
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"memfd_secret" + // 447
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" // 469
 
-// sys_mips lists the 437 syscalls of mips and mipsel by number.
-var sys_mips = []Syscall{
-	{"syscall", 4000},
-	{"exit", 4001},
-	{"fork", 4002},
-	{"read", 4003},
-	{"write", 4004},
-	{"open", 4005},
-	{"close", 4006},
-	{"waitpid", 4007},
-	{"creat", 4008},
-	{"link", 4009},
-	{"unlink", 4010},
-	{"execve", 4011},
-	{"chdir", 4012},
-	{"time", 4013},
-	{"mknod", 4014},
-	{"chmod", 4015},
-	{"lchown", 4016},
-	{"break", 4017},
-	{"lseek", 4019},
-	{"getpid", 4020},
-	{"mount", 4021},
-	{"umount", 4022},
-	{"setuid", 4023},
-	{"getuid", 4024},
-	{"stime", 4025},
-	{"ptrace", 4026},
-	{"alarm", 4027},
-	{"pause", 4029},
-	{"utime", 4030},
-	{"stty", 4031},
-	{"gtty", 4032},
-	{"access", 4033},
-	{"nice", 4034},
-	{"ftime", 4035},
-	{"sync", 4036},
-	{"kill", 4037},
-	{"rename", 4038},
-	{"mkdir", 4039},
-	{"rmdir", 4040},
-	{"dup", 4041},
-	{"pipe", 4042},
-	{"times", 4043},
-	{"prof", 4044},
-	{"brk", 4045},
-	{"setgid", 4046},
-	{"getgid", 4047},
-	{"signal", 4048},
-	{"geteuid", 4049},
-	{"getegid", 4050},
-	{"acct", 4051},
-	{"umount2", 4052},
-	{"lock", 4053},
-	{"ioctl", 4054},
-	{"fcntl", 4055},
-	{"mpx", 4056},
-	{"setpgid", 4057},
-	{"ulimit", 4058},
-	{"umask", 4060},
-	{"chroot", 4061},
-	{"ustat", 4062},
-	{"dup2", 4063},
-	{"getppid", 4064},
-	{"getpgrp", 4065},
-	{"setsid", 4066},
-	{"sigaction", 4067},
-	{"sgetmask", 4068},
-	{"ssetmask", 4069},
-	{"setreuid", 4070},
-	{"setregid", 4071},
-	{"sigsuspend", 4072},
-	{"sigpending", 4073},
-	{"sethostname", 4074},
-	{"setrlimit", 4075},
-	{"getrlimit", 4076},
-	{"getrusage", 4077},
-	{"gettimeofday", 4078},
-	{"settimeofday", 4079},
-	{"getgroups", 4080},
-	{"setgroups", 4081},
-	{"symlink", 4083},
-	{"readlink", 4085},
-	{"uselib", 4086},
-	{"swapon", 4087},
-	{"reboot", 4088},
-	{"readdir", 4089},
-	{"mmap", 4090},
-	{"munmap", 4091},
-	{"truncate", 4092},
-	{"ftruncate", 4093},
-	{"fchmod", 4094},
-	{"fchown", 4095},
-	{"getpriority", 4096},
-	{"setpriority", 4097},
-	{"profil", 4098},
-	{"statfs", 4099},
-	{"fstatfs", 4100},
-	{"ioperm", 4101},
-	{"socketcall", 4102},
-	{"syslog", 4103},
-	{"setitimer", 4104},
-	{"getitimer", 4105},
-	{"stat", 4106},
-	{"lstat", 4107},
-	{"fstat", 4108},
-	{"iopl", 4110},
-	{"vhangup", 4111},
-	{"idle", 4112},
-	{"vm86", 4113},
-	{"wait4", 4114},
-	{"swapoff", 4115},
-	{"sysinfo", 4116},
-	{"ipc", 4117},
-	{"fsync", 4118},
-	{"sigreturn", 4119},
-	{"clone", 4120},
-	{"setdomainname", 4121},
-	{"uname", 4122},
-	{"modify_ldt", 4123},
-	{"adjtimex", 4124},
-	{"mprotect", 4125},
-	{"sigprocmask", 4126},
-	{"create_module", 4127},
-	{"init_module", 4128},
-	{"delete_module", 4129},
-	{"get_kernel_syms", 4130},
-	{"quotactl", 4131},
-	{"getpgid", 4132},
-	{"fchdir", 4133},
-	{"bdflush", 4134},
-	{"sysfs", 4135},
-	{"personality", 4136},
-	{"afs_syscall", 4137},
-	{"setfsuid", 4138},
-	{"setfsgid", 4139},
-	{"_llseek", 4140},
-	{"getdents", 4141},
-	{"_newselect", 4142},
-	{"flock", 4143},
-	{"msync", 4144},
-	{"readv", 4145},
-	{"writev", 4146},
-	{"cacheflush", 4147},
-	{"cachectl", 4148},
-	{"sysmips", 4149},
-	{"getsid", 4151},
-	{"fdatasync", 4152},
-	{"_sysctl", 4153},
-	{"mlock", 4154},
-	{"munlock", 4155},
-	{"mlockall", 4156},
-	{"munlockall", 4157},
-	{"sched_setparam", 4158},
-	{"sched_getparam", 4159},
-	{"sched_setscheduler", 4160},
-	{"sched_getscheduler", 4161},
-	{"sched_yield", 4162},
-	{"sched_get_priority_max", 4163},
-	{"sched_get_priority_min", 4164},
-	{"sched_rr_get_interval", 4165},
-	{"nanosleep", 4166},
-	{"mremap", 4167},
-	{"accept", 4168},
-	{"bind", 4169},
-	{"connect", 4170},
-	{"getpeername", 4171},
-	{"getsockname", 4172},
-	{"getsockopt", 4173},
-	{"listen", 4174},
-	{"recv", 4175},
-	{"recvfrom", 4176},
-	{"recvmsg", 4177},
-	{"send", 4178},
-	{"sendmsg", 4179},
-	{"sendto", 4180},
-	{"setsockopt", 4181},
-	{"shutdown", 4182},
-	{"socket", 4183},
-	{"socketpair", 4184},
-	{"setresuid", 4185},
-	{"getresuid", 4186},
-	{"query_module", 4187},
-	{"poll", 4188},
-	{"nfsservctl", 4189},
-	{"setresgid", 4190},
-	{"getresgid", 4191},
-	{"prctl", 4192},
-	{"rt_sigreturn", 4193},
-	{"rt_sigaction", 4194},
-	{"rt_sigprocmask", 4195},
-	{"rt_sigpending", 4196},
-	{"rt_sigtimedwait", 4197},
-	{"rt_sigqueueinfo", 4198},
-	{"rt_sigsuspend", 4199},
-	{"pread64", 4200},
-	{"pwrite64", 4201},
-	{"chown", 4202},
-	{"getcwd", 4203},
-	{"capget", 4204},
-	{"capset", 4205},
-	{"sigaltstack", 4206},
-	{"sendfile", 4207},
-	{"getpmsg", 4208},
-	{"putpmsg", 4209},
-	{"mmap2", 4210},
-	{"truncate64", 4211},
-	{"ftruncate64", 4212},
-	{"stat64", 4213},
-	{"lstat64", 4214},
-	{"fstat64", 4215},
-	{"pivot_root", 4216},
-	{"mincore", 4217},
-	{"madvise", 4218},
-	{"getdents64", 4219},
-	{"fcntl64", 4220},
-	{"gettid", 4222},
-	{"readahead", 4223},
-	{"setxattr", 4224},
-	{"lsetxattr", 4225},
-	{"fsetxattr", 4226},
-	{"getxattr", 4227},
-	{"lgetxattr", 4228},
-	{"fgetxattr", 4229},
-	{"listxattr", 4230},
-	{"llistxattr", 4231},
-	{"flistxattr", 4232},
-	{"removexattr", 4233},
-	{"lremovexattr", 4234},
-	{"fremovexattr", 4235},
-	{"tkill", 4236},
-	{"sendfile64", 4237},
-	{"futex", 4238},
-	{"sched_setaffinity", 4239},
-	{"sched_getaffinity", 4240},
-	{"io_setup", 4241},
-	{"io_destroy", 4242},
-	{"io_getevents", 4243},
-	{"io_submit", 4244},
-	{"io_cancel", 4245},
-	{"exit_group", 4246},
-	{"lookup_dcookie", 4247},
-	{"epoll_create", 4248},
-	{"epoll_ctl", 4249},
-	{"epoll_wait", 4250},
-	{"remap_file_pages", 4251},
-	{"set_tid_address", 4252},
-	{"restart_syscall", 4253},
-	{"fadvise64", 4254},
-	{"statfs64", 4255},
-	{"fstatfs64", 4256},
-	{"timer_create", 4257},
-	{"timer_settime", 4258},
-	{"timer_gettime", 4259},
-	{"timer_getoverrun", 4260},
-	{"timer_delete", 4261},
-	{"clock_settime", 4262},
-	{"clock_gettime", 4263},
-	{"clock_getres", 4264},
-	{"clock_nanosleep", 4265},
-	{"tgkill", 4266},
-	{"utimes", 4267},
-	{"mbind", 4268},
-	{"get_mempolicy", 4269},
-	{"set_mempolicy", 4270},
-	{"mq_open", 4271},
-	{"mq_unlink", 4272},
-	{"mq_timedsend", 4273},
-	{"mq_timedreceive", 4274},
-	{"mq_notify", 4275},
-	{"mq_getsetattr", 4276},
-	{"vserver", 4277},
-	{"waitid", 4278},
-	{"add_key", 4280},
-	{"request_key", 4281},
-	{"keyctl", 4282},
-	{"set_thread_area", 4283},
-	{"inotify_init", 4284},
-	{"inotify_add_watch", 4285},
-	{"inotify_rm_watch", 4286},
-	{"migrate_pages", 4287},
-	{"openat", 4288},
-	{"mkdirat", 4289},
-	{"mknodat", 4290},
-	{"fchownat", 4291},
-	{"futimesat", 4292},
-	{"fstatat64", 4293},
-	{"unlinkat", 4294},
-	{"renameat", 4295},
-	{"linkat", 4296},
-	{"symlinkat", 4297},
-	{"readlinkat", 4298},
-	{"fchmodat", 4299},
-	{"faccessat", 4300},
-	{"pselect6", 4301},
-	{"ppoll", 4302},
-	{"unshare", 4303},
-	{"splice", 4304},
-	{"sync_file_range", 4305},
-	{"tee", 4306},
-	{"vmsplice", 4307},
-	{"move_pages", 4308},
-	{"set_robust_list", 4309},
-	{"get_robust_list", 4310},
-	{"kexec_load", 4311},
-	{"getcpu", 4312},
-	{"epoll_pwait", 4313},
-	{"ioprio_set", 4314},
-	{"ioprio_get", 4315},
-	{"utimensat", 4316},
-	{"signalfd", 4317},
-	{"timerfd", 4318},
-	{"eventfd", 4319},
-	{"fallocate", 4320},
-	{"timerfd_create", 4321},
-	{"timerfd_gettime", 4322},
-	{"timerfd_settime", 4323},
-	{"signalfd4", 4324},
-	{"eventfd2", 4325},
-	{"epoll_create1", 4326},
-	{"dup3", 4327},
-	{"pipe2", 4328},
-	{"inotify_init1", 4329},
-	{"preadv", 4330},
-	{"pwritev", 4331},
-	{"rt_tgsigqueueinfo", 4332},
-	{"perf_event_open", 4333},
-	{"accept4", 4334},
-	{"recvmmsg", 4335},
-	{"fanotify_init", 4336},
-	{"fanotify_mark", 4337},
-	{"prlimit64", 4338},
-	{"name_to_handle_at", 4339},
-	{"open_by_handle_at", 4340},
-	{"clock_adjtime", 4341},
-	{"syncfs", 4342},
-	{"sendmmsg", 4343},
-	{"setns", 4344},
-	{"process_vm_readv", 4345},
-	{"process_vm_writev", 4346},
-	{"kcmp", 4347},
-	{"finit_module", 4348},
-	{"sched_setattr", 4349},
-	{"sched_getattr", 4350},
-	{"renameat2", 4351},
-	{"seccomp", 4352},
-	{"getrandom", 4353},
-	{"memfd_create", 4354},
-	{"bpf", 4355},
-	{"execveat", 4356},
-	{"userfaultfd", 4357},
-	{"membarrier", 4358},
-	{"mlock2", 4359},
-	{"copy_file_range", 4360},
-	{"preadv2", 4361},
-	{"pwritev2", 4362},
-	{"pkey_mprotect", 4363},
-	{"pkey_alloc", 4364},
-	{"pkey_free", 4365},
-	{"statx", 4366},
-	{"rseq", 4367},
-	{"io_pgetevents", 4368},
-	{"semget", 4393},
-	{"semctl", 4394},
-	{"shmget", 4395},
-	{"shmctl", 4396},
-	{"shmat", 4397},
-	{"shmdt", 4398},
-	{"msgget", 4399},
-	{"msgsnd", 4400},
-	{"msgrcv", 4401},
-	{"msgctl", 4402},
-	{"clock_gettime64", 4403},
-	{"clock_settime64", 4404},
-	{"clock_adjtime64", 4405},
-	{"clock_getres_time64", 4406},
-	{"clock_nanosleep_time64", 4407},
-	{"timer_gettime64", 4408},
-	{"timer_settime64", 4409},
-	{"timerfd_gettime64", 4410},
-	{"timerfd_settime64", 4411},
-	{"utimensat_time64", 4412},
-	{"pselect6_time64", 4413},
-	{"ppoll_time64", 4414},
-	{"io_pgetevents_time64", 4416},
-	{"recvmmsg_time64", 4417},
-	{"mq_timedsend_time64", 4418},
-	{"mq_timedreceive_time64", 4419},
-	{"semtimedop_time64", 4420},
-	{"rt_sigtimedwait_time64", 4421},
-	{"futex_time64", 4422},
-	{"sched_rr_get_interval_time64", 4423},
-	{"pidfd_send_signal", 4424},
-	{"io_uring_setup", 4425},
-	{"io_uring_enter", 4426},
-	{"io_uring_register", 4427},
-	{"open_tree", 4428},
-	{"move_mount", 4429},
-	{"fsopen", 4430},
-	{"fsconfig", 4431},
-	{"fsmount", 4432},
-	{"fspick", 4433},
-	{"pidfd_open", 4434},
-	{"clone3", 4435},
-	{"close_range", 4436},
-	{"openat2", 4437},
-	{"pidfd_getfd", 4438},
-	{"faccessat2", 4439},
-	{"process_madvise", 4440},
-	{"epoll_pwait2", 4441},
-	{"mount_setattr", 4442},
-	{"quotactl_fd", 4443},
-	{"landlock_create_ruleset", 4444},
-	{"landlock_add_rule", 4445},
-	{"landlock_restrict_self", 4446},
-	{"process_mrelease", 4448},
-	{"futex_waitv", 4449},
-	{"set_mempolicy_home_node", 4450},
-	{"cachestat", 4451},
-	{"fchmodat2", 4452},
-	{"map_shadow_stack", 4453},
-	{"futex_wake", 4454},
-	{"futex_wait", 4455},
-	{"futex_requeue", 4456},
-	{"statmount", 4457},
-	{"listmount", 4458},
-	{"lsm_get_self_attr", 4459},
-	{"lsm_set_self_attr", 4460},
-	{"lsm_list_modules", 4461},
-	{"mseal", 4462},
-	{"setxattrat", 4463},
-	{"getxattrat", 4464},
-	{"listxattrat", 4465},
-	{"removexattrat", 4466},
-	{"open_tree_attr", 4467},
-	{"file_getattr", 4468},
-	{"file_setattr", 4469},
-	{"listns", 4470},
-	{"rseq_slice_yield", 4471},
-}
+// sys_mips holds the 437 syscalls of mips and mipsel by number, packed as sysTable describes.
+const sys_mips sysTable = "\xb5\x01" + // count
+	// numbers
+	"\xa0\x0f\x00\x00\xa1\x0f\x00\x00\xa2\x0f\x00\x00\xa3\x0f\x00\x00" +
+	"\xa4\x0f\x00\x00\xa5\x0f\x00\x00\xa6\x0f\x00\x00\xa7\x0f\x00\x00" +
+	"\xa8\x0f\x00\x00\xa9\x0f\x00\x00\xaa\x0f\x00\x00\xab\x0f\x00\x00" +
+	"\xac\x0f\x00\x00\xad\x0f\x00\x00\xae\x0f\x00\x00\xaf\x0f\x00\x00" +
+	"\xb0\x0f\x00\x00\xb1\x0f\x00\x00\xb3\x0f\x00\x00\xb4\x0f\x00\x00" +
+	"\xb5\x0f\x00\x00\xb6\x0f\x00\x00\xb7\x0f\x00\x00\xb8\x0f\x00\x00" +
+	"\xb9\x0f\x00\x00\xba\x0f\x00\x00\xbb\x0f\x00\x00\xbd\x0f\x00\x00" +
+	"\xbe\x0f\x00\x00\xbf\x0f\x00\x00\xc0\x0f\x00\x00\xc1\x0f\x00\x00" +
+	"\xc2\x0f\x00\x00\xc3\x0f\x00\x00\xc4\x0f\x00\x00\xc5\x0f\x00\x00" +
+	"\xc6\x0f\x00\x00\xc7\x0f\x00\x00\xc8\x0f\x00\x00\xc9\x0f\x00\x00" +
+	"\xca\x0f\x00\x00\xcb\x0f\x00\x00\xcc\x0f\x00\x00\xcd\x0f\x00\x00" +
+	"\xce\x0f\x00\x00\xcf\x0f\x00\x00\xd0\x0f\x00\x00\xd1\x0f\x00\x00" +
+	"\xd2\x0f\x00\x00\xd3\x0f\x00\x00\xd4\x0f\x00\x00\xd5\x0f\x00\x00" +
+	"\xd6\x0f\x00\x00\xd7\x0f\x00\x00\xd8\x0f\x00\x00\xd9\x0f\x00\x00" +
+	"\xda\x0f\x00\x00\xdc\x0f\x00\x00\xdd\x0f\x00\x00\xde\x0f\x00\x00" +
+	"\xdf\x0f\x00\x00\xe0\x0f\x00\x00\xe1\x0f\x00\x00\xe2\x0f\x00\x00" +
+	"\xe3\x0f\x00\x00\xe4\x0f\x00\x00\xe5\x0f\x00\x00\xe6\x0f\x00\x00" +
+	"\xe7\x0f\x00\x00\xe8\x0f\x00\x00\xe9\x0f\x00\x00\xea\x0f\x00\x00" +
+	"\xeb\x0f\x00\x00\xec\x0f\x00\x00\xed\x0f\x00\x00\xee\x0f\x00\x00" +
+	"\xef\x0f\x00\x00\xf0\x0f\x00\x00\xf1\x0f\x00\x00\xf3\x0f\x00\x00" +
+	"\xf5\x0f\x00\x00\xf6\x0f\x00\x00\xf7\x0f\x00\x00\xf8\x0f\x00\x00" +
+	"\xf9\x0f\x00\x00\xfa\x0f\x00\x00\xfb\x0f\x00\x00\xfc\x0f\x00\x00" +
+	"\xfd\x0f\x00\x00\xfe\x0f\x00\x00\xff\x0f\x00\x00\x00\x10\x00\x00" +
+	"\x01\x10\x00\x00\x02\x10\x00\x00\x03\x10\x00\x00\x04\x10\x00\x00" +
+	"\x05\x10\x00\x00\x06\x10\x00\x00\x07\x10\x00\x00\x08\x10\x00\x00" +
+	"\x09\x10\x00\x00\x0a\x10\x00\x00\x0b\x10\x00\x00\x0c\x10\x00\x00" +
+	"\x0e\x10\x00\x00\x0f\x10\x00\x00\x10\x10\x00\x00\x11\x10\x00\x00" +
+	"\x12\x10\x00\x00\x13\x10\x00\x00\x14\x10\x00\x00\x15\x10\x00\x00" +
+	"\x16\x10\x00\x00\x17\x10\x00\x00\x18\x10\x00\x00\x19\x10\x00\x00" +
+	"\x1a\x10\x00\x00\x1b\x10\x00\x00\x1c\x10\x00\x00\x1d\x10\x00\x00" +
+	"\x1e\x10\x00\x00\x1f\x10\x00\x00\x20\x10\x00\x00\x21\x10\x00\x00" +
+	"\x22\x10\x00\x00\x23\x10\x00\x00\x24\x10\x00\x00\x25\x10\x00\x00" +
+	"\x26\x10\x00\x00\x27\x10\x00\x00\x28\x10\x00\x00\x29\x10\x00\x00" +
+	"\x2a\x10\x00\x00\x2b\x10\x00\x00\x2c\x10\x00\x00\x2d\x10\x00\x00" +
+	"\x2e\x10\x00\x00\x2f\x10\x00\x00\x30\x10\x00\x00\x31\x10\x00\x00" +
+	"\x32\x10\x00\x00\x33\x10\x00\x00\x34\x10\x00\x00\x35\x10\x00\x00" +
+	"\x37\x10\x00\x00\x38\x10\x00\x00\x39\x10\x00\x00\x3a\x10\x00\x00" +
+	"\x3b\x10\x00\x00\x3c\x10\x00\x00\x3d\x10\x00\x00\x3e\x10\x00\x00" +
+	"\x3f\x10\x00\x00\x40\x10\x00\x00\x41\x10\x00\x00\x42\x10\x00\x00" +
+	"\x43\x10\x00\x00\x44\x10\x00\x00\x45\x10\x00\x00\x46\x10\x00\x00" +
+	"\x47\x10\x00\x00\x48\x10\x00\x00\x49\x10\x00\x00\x4a\x10\x00\x00" +
+	"\x4b\x10\x00\x00\x4c\x10\x00\x00\x4d\x10\x00\x00\x4e\x10\x00\x00" +
+	"\x4f\x10\x00\x00\x50\x10\x00\x00\x51\x10\x00\x00\x52\x10\x00\x00" +
+	"\x53\x10\x00\x00\x54\x10\x00\x00\x55\x10\x00\x00\x56\x10\x00\x00" +
+	"\x57\x10\x00\x00\x58\x10\x00\x00\x59\x10\x00\x00\x5a\x10\x00\x00" +
+	"\x5b\x10\x00\x00\x5c\x10\x00\x00\x5d\x10\x00\x00\x5e\x10\x00\x00" +
+	"\x5f\x10\x00\x00\x60\x10\x00\x00\x61\x10\x00\x00\x62\x10\x00\x00" +
+	"\x63\x10\x00\x00\x64\x10\x00\x00\x65\x10\x00\x00\x66\x10\x00\x00" +
+	"\x67\x10\x00\x00\x68\x10\x00\x00\x69\x10\x00\x00\x6a\x10\x00\x00" +
+	"\x6b\x10\x00\x00\x6c\x10\x00\x00\x6d\x10\x00\x00\x6e\x10\x00\x00" +
+	"\x6f\x10\x00\x00\x70\x10\x00\x00\x71\x10\x00\x00\x72\x10\x00\x00" +
+	"\x73\x10\x00\x00\x74\x10\x00\x00\x75\x10\x00\x00\x76\x10\x00\x00" +
+	"\x77\x10\x00\x00\x78\x10\x00\x00\x79\x10\x00\x00\x7a\x10\x00\x00" +
+	"\x7b\x10\x00\x00\x7c\x10\x00\x00\x7e\x10\x00\x00\x7f\x10\x00\x00" +
+	"\x80\x10\x00\x00\x81\x10\x00\x00\x82\x10\x00\x00\x83\x10\x00\x00" +
+	"\x84\x10\x00\x00\x85\x10\x00\x00\x86\x10\x00\x00\x87\x10\x00\x00" +
+	"\x88\x10\x00\x00\x89\x10\x00\x00\x8a\x10\x00\x00\x8b\x10\x00\x00" +
+	"\x8c\x10\x00\x00\x8d\x10\x00\x00\x8e\x10\x00\x00\x8f\x10\x00\x00" +
+	"\x90\x10\x00\x00\x91\x10\x00\x00\x92\x10\x00\x00\x93\x10\x00\x00" +
+	"\x94\x10\x00\x00\x95\x10\x00\x00\x96\x10\x00\x00\x97\x10\x00\x00" +
+	"\x98\x10\x00\x00\x99\x10\x00\x00\x9a\x10\x00\x00\x9b\x10\x00\x00" +
+	"\x9c\x10\x00\x00\x9d\x10\x00\x00\x9e\x10\x00\x00\x9f\x10\x00\x00" +
+	"\xa0\x10\x00\x00\xa1\x10\x00\x00\xa2\x10\x00\x00\xa3\x10\x00\x00" +
+	"\xa4\x10\x00\x00\xa5\x10\x00\x00\xa6\x10\x00\x00\xa7\x10\x00\x00" +
+	"\xa8\x10\x00\x00\xa9\x10\x00\x00\xaa\x10\x00\x00\xab\x10\x00\x00" +
+	"\xac\x10\x00\x00\xad\x10\x00\x00\xae\x10\x00\x00\xaf\x10\x00\x00" +
+	"\xb0\x10\x00\x00\xb1\x10\x00\x00\xb2\x10\x00\x00\xb3\x10\x00\x00" +
+	"\xb4\x10\x00\x00\xb5\x10\x00\x00\xb6\x10\x00\x00\xb8\x10\x00\x00" +
+	"\xb9\x10\x00\x00\xba\x10\x00\x00\xbb\x10\x00\x00\xbc\x10\x00\x00" +
+	"\xbd\x10\x00\x00\xbe\x10\x00\x00\xbf\x10\x00\x00\xc0\x10\x00\x00" +
+	"\xc1\x10\x00\x00\xc2\x10\x00\x00\xc3\x10\x00\x00\xc4\x10\x00\x00" +
+	"\xc5\x10\x00\x00\xc6\x10\x00\x00\xc7\x10\x00\x00\xc8\x10\x00\x00" +
+	"\xc9\x10\x00\x00\xca\x10\x00\x00\xcb\x10\x00\x00\xcc\x10\x00\x00" +
+	"\xcd\x10\x00\x00\xce\x10\x00\x00\xcf\x10\x00\x00\xd0\x10\x00\x00" +
+	"\xd1\x10\x00\x00\xd2\x10\x00\x00\xd3\x10\x00\x00\xd4\x10\x00\x00" +
+	"\xd5\x10\x00\x00\xd6\x10\x00\x00\xd7\x10\x00\x00\xd8\x10\x00\x00" +
+	"\xd9\x10\x00\x00\xda\x10\x00\x00\xdb\x10\x00\x00\xdc\x10\x00\x00" +
+	"\xdd\x10\x00\x00\xde\x10\x00\x00\xdf\x10\x00\x00\xe0\x10\x00\x00" +
+	"\xe1\x10\x00\x00\xe2\x10\x00\x00\xe3\x10\x00\x00\xe4\x10\x00\x00" +
+	"\xe5\x10\x00\x00\xe6\x10\x00\x00\xe7\x10\x00\x00\xe8\x10\x00\x00" +
+	"\xe9\x10\x00\x00\xea\x10\x00\x00\xeb\x10\x00\x00\xec\x10\x00\x00" +
+	"\xed\x10\x00\x00\xee\x10\x00\x00\xef\x10\x00\x00\xf0\x10\x00\x00" +
+	"\xf1\x10\x00\x00\xf2\x10\x00\x00\xf3\x10\x00\x00\xf4\x10\x00\x00" +
+	"\xf5\x10\x00\x00\xf6\x10\x00\x00\xf7\x10\x00\x00\xf8\x10\x00\x00" +
+	"\xf9\x10\x00\x00\xfa\x10\x00\x00\xfb\x10\x00\x00\xfc\x10\x00\x00" +
+	"\xfd\x10\x00\x00\xfe\x10\x00\x00\xff\x10\x00\x00\x00\x11\x00\x00" +
+	"\x01\x11\x00\x00\x02\x11\x00\x00\x03\x11\x00\x00\x04\x11\x00\x00" +
+	"\x05\x11\x00\x00\x06\x11\x00\x00\x07\x11\x00\x00\x08\x11\x00\x00" +
+	"\x09\x11\x00\x00\x0a\x11\x00\x00\x0b\x11\x00\x00\x0c\x11\x00\x00" +
+	"\x0d\x11\x00\x00\x0e\x11\x00\x00\x0f\x11\x00\x00\x10\x11\x00\x00" +
+	"\x29\x11\x00\x00\x2a\x11\x00\x00\x2b\x11\x00\x00\x2c\x11\x00\x00" +
+	"\x2d\x11\x00\x00\x2e\x11\x00\x00\x2f\x11\x00\x00\x30\x11\x00\x00" +
+	"\x31\x11\x00\x00\x32\x11\x00\x00\x33\x11\x00\x00\x34\x11\x00\x00" +
+	"\x35\x11\x00\x00\x36\x11\x00\x00\x37\x11\x00\x00\x38\x11\x00\x00" +
+	"\x39\x11\x00\x00\x3a\x11\x00\x00\x3b\x11\x00\x00\x3c\x11\x00\x00" +
+	"\x3d\x11\x00\x00\x3e\x11\x00\x00\x40\x11\x00\x00\x41\x11\x00\x00" +
+	"\x42\x11\x00\x00\x43\x11\x00\x00\x44\x11\x00\x00\x45\x11\x00\x00" +
+	"\x46\x11\x00\x00\x47\x11\x00\x00\x48\x11\x00\x00\x49\x11\x00\x00" +
+	"\x4a\x11\x00\x00\x4b\x11\x00\x00\x4c\x11\x00\x00\x4d\x11\x00\x00" +
+	"\x4e\x11\x00\x00\x4f\x11\x00\x00\x50\x11\x00\x00\x51\x11\x00\x00" +
+	"\x52\x11\x00\x00\x53\x11\x00\x00\x54\x11\x00\x00\x55\x11\x00\x00" +
+	"\x56\x11\x00\x00\x57\x11\x00\x00\x58\x11\x00\x00\x59\x11\x00\x00" +
+	"\x5a\x11\x00\x00\x5b\x11\x00\x00\x5c\x11\x00\x00\x5d\x11\x00\x00" +
+	"\x5e\x11\x00\x00\x60\x11\x00\x00\x61\x11\x00\x00\x62\x11\x00\x00" +
+	"\x63\x11\x00\x00\x64\x11\x00\x00\x65\x11\x00\x00\x66\x11\x00\x00" +
+	"\x67\x11\x00\x00\x68\x11\x00\x00\x69\x11\x00\x00\x6a\x11\x00\x00" +
+	"\x6b\x11\x00\x00\x6c\x11\x00\x00\x6d\x11\x00\x00\x6e\x11\x00\x00" +
+	"\x6f\x11\x00\x00\x70\x11\x00\x00\x71\x11\x00\x00\x72\x11\x00\x00" +
+	"\x73\x11\x00\x00\x74\x11\x00\x00\x75\x11\x00\x00\x76\x11\x00\x00" +
+	"\x77\x11\x00\x00" +
+	// ends of the names
+	"\x07\x00\x0b\x00\x0f\x00\x13\x00\x18\x00\x1c\x00\x21\x00\x28\x00" +
+	"\x2d\x00\x31\x00\x37\x00\x3d\x00\x42\x00\x46\x00\x4b\x00\x50\x00" +
+	"\x56\x00\x5b\x00\x60\x00\x66\x00\x6b\x00\x71\x00\x77\x00\x7d\x00" +
+	"\x82\x00\x88\x00\x8d\x00\x92\x00\x97\x00\x9b\x00\x9f\x00\xa5\x00" +
+	"\xa9\x00\xae\x00\xb2\x00\xb6\x00\xbc\x00\xc1\x00\xc6\x00\xc9\x00" +
+	"\xcd\x00\xd2\x00\xd6\x00\xd9\x00\xdf\x00\xe5\x00\xeb\x00\xf2\x00" +
+	"\xf9\x00\xfd\x00\x04\x01\x08\x01\x0d\x01\x12\x01\x15\x01\x1c\x01" +
+	"\x22\x01\x27\x01\x2d\x01\x32\x01\x36\x01\x3d\x01\x44\x01\x4a\x01" +
+	"\x53\x01\x5b\x01\x63\x01\x6b\x01\x73\x01\x7d\x01\x87\x01\x92\x01" +
+	"\x9b\x01\xa4\x01\xad\x01\xb9\x01\xc5\x01\xce\x01\xd7\x01\xde\x01" +
+	"\xe6\x01\xec\x01\xf2\x01\xf8\x01\xff\x01\x03\x02\x09\x02\x11\x02" +
+	"\x1a\x02\x20\x02\x26\x02\x31\x02\x3c\x02\x42\x02\x48\x02\x4f\x02" +
+	"\x55\x02\x5f\x02\x65\x02\x6e\x02\x77\x02\x7b\x02\x80\x02\x85\x02" +
+	"\x89\x02\x90\x02\x94\x02\x98\x02\x9d\x02\xa4\x02\xab\x02\xae\x02" +
+	"\xb3\x02\xbc\x02\xc1\x02\xce\x02\xd3\x02\xdd\x02\xe5\x02\xed\x02" +
+	"\xf8\x02\x05\x03\x10\x03\x1d\x03\x2c\x03\x34\x03\x3b\x03\x41\x03" +
+	"\x48\x03\x4d\x03\x58\x03\x63\x03\x6b\x03\x73\x03\x7a\x03\x82\x03" +
+	"\x8c\x03\x91\x03\x96\x03\x9b\x03\xa1\x03\xab\x03\xb3\x03\xba\x03" +
+	"\xc0\x03\xc9\x03\xd0\x03\xd5\x03\xdc\x03\xe4\x03\xee\x03\xfc\x03" +
+	"\x0a\x04\x1c\x04\x2e\x04\x39\x04\x4f\x04\x65\x04\x7a\x04\x83\x04" +
+	"\x89\x04\x8f\x04\x93\x04\x9a\x04\xa5\x04\xb0\x04\xba\x04\xc0\x04" +
+	"\xc4\x04\xcc\x04\xd3\x04\xd7\x04\xde\x04\xe4\x04\xee\x04\xf6\x04" +
+	"\xfc\x04\x06\x05\x0f\x05\x18\x05\x24\x05\x28\x05\x32\x05\x3b\x05" +
+	"\x44\x05\x49\x05\x55\x05\x61\x05\x6f\x05\x7c\x05\x8b\x05\x9a\x05" +
+	"\xa7\x05\xae\x05\xb6\x05\xbb\x05\xc1\x05\xc7\x05\xcd\x05\xd8\x05" +
+	"\xe0\x05\xe7\x05\xee\x05\xf3\x05\xfd\x05\x08\x06\x0e\x06\x15\x06" +
+	"\x1c\x06\x26\x06\x2d\x06\x34\x06\x3e\x06\x45\x06\x4b\x06\x54\x06" +
+	"\x5c\x06\x65\x06\x6e\x06\x76\x06\x7f\x06\x88\x06\x91\x06\x9b\x06" +
+	"\xa5\x06\xb0\x06\xbc\x06\xc8\x06\xcd\x06\xd7\x06\xdc\x06\xed\x06" +
+	"\xfe\x06\x06\x07\x10\x07\x1c\x07\x25\x07\x2e\x07\x38\x07\x46\x07" +
+	"\x52\x07\x5b\x07\x65\x07\x75\x07\x84\x07\x93\x07\x9c\x07\xa4\x07" +
+	"\xad\x07\xb9\x07\xc6\x07\xd3\x07\xe3\x07\xef\x07\xfc\x07\x09\x08" +
+	"\x15\x08\x24\x08\x2a\x08\x30\x08\x35\x08\x42\x08\x4f\x08\x56\x08" +
+	"\x5f\x08\x6b\x08\x7a\x08\x83\x08\x90\x08\x97\x08\x9d\x08\xa4\x08" +
+	"\xaf\x08\xb5\x08\xc4\x08\xd0\x08\xe1\x08\xf1\x08\xfe\x08\x04\x09" +
+	"\x0b\x09\x12\x09\x1a\x09\x23\x09\x2c\x09\x34\x09\x3c\x09\x42\x09" +
+	"\x4b\x09\x55\x09\x5d\x09\x66\x09\x6e\x09\x73\x09\x7a\x09\x80\x09" +
+	"\x8f\x09\x92\x09\x9a\x09\xa4\x09\xb3\x09\xc2\x09\xcc\x09\xd2\x09" +
+	"\xdd\x09\xe7\x09\xf1\x09\xfa\x09\x02\x0a\x09\x0a\x10\x0a\x19\x0a" +
+	"\x27\x0a\x36\x0a\x45\x0a\x4e\x0a\x56\x0a\x63\x0a\x67\x0a\x6c\x0a" +
+	"\x79\x0a\x7f\x0a\x86\x0a\x97\x0a\xa6\x0a\xad\x0a\xb5\x0a\xc2\x0a" +
+	"\xcf\x0a\xd8\x0a\xe9\x0a\xfa\x0a\x07\x0b\x0d\x0b\x15\x0b\x1a\x0b" +
+	"\x2a\x0b\x3b\x0b\x3f\x0b\x4b\x0b\x58\x0b\x65\x0b\x6e\x0b\x75\x0b" +
+	"\x7e\x0b\x8a\x0b\x8d\x0b\x95\x0b\xa0\x0b\xaa\x0b\xb0\x0b\xbf\x0b" +
+	"\xc6\x0b\xce\x0b\xdb\x0b\xe5\x0b\xee\x0b\xf3\x0b\xf7\x0b\x04\x0c" +
+	"\x0a\x0c\x10\x0c\x16\x0c\x1c\x0c\x21\x0c\x26\x0c\x2c\x0c\x32\x0c" +
+	"\x38\x0c\x3e\x0c\x4d\x0c\x5c\x0c\x6b\x0c\x7e\x0c\x94\x0c\xa3\x0c" +
+	"\xb2\x0c\xc3\x0c\xd4\x0c\xe4\x0c\xf3\x0c\xff\x0c\x13\x0d\x22\x0d" +
+	"\x35\x0d\x4b\x0d\x5c\x0d\x72\x0d\x7e\x0d\x9a\x0d\xab\x0d\xb9\x0d" +
+	"\xc7\x0d\xd8\x0d\xe1\x0d\xeb\x0d\xf1\x0d\xf9\x0d\x00\x0e\x06\x0e" +
+	"\x10\x0e\x16\x0e\x21\x0e\x28\x0e\x33\x0e\x3d\x0e\x4c\x0e\x58\x0e" +
+	"\x65\x0e\x70\x0e\x87\x0e\x98\x0e\xae\x0e\xbe\x0e\xc9\x0e\xe0\x0e" +
+	"\xe9\x0e\xf2\x0e\x02\x0f\x0c\x0f\x16\x0f\x23\x0f\x2c\x0f\x35\x0f" +
+	"\x46\x0f\x57\x0f\x67\x0f\x6c\x0f\x76\x0f\x80\x0f\x8b\x0f\x98\x0f" +
+	"\xa6\x0f\xb2\x0f\xbe\x0f\xc4\x0f\xd4\x0f" +
+	// name order
+	"\x86\x00\x88\x00\x92\x00\xa1\x00\x45\x01\x1f\x00\x31\x00\x0f\x01" +
+	"\x76\x00\x83\x00\x1a\x00\x80\x00\xa2\x00\x5a\x01\x11\x00\x2b\x00" +
+	"\x8e\x00\x8d\x00\xa0\x01\xc5\x00\xc6\x00\x0c\x00\x0f\x00\xc3\x00" +
+	"\x3a\x00\x4c\x01\x74\x01\x00\x01\x75\x01\xff\x00\x72\x01\x01\x01" +
+	"\x76\x01\xfe\x00\x73\x01\x72\x00\x91\x01\x06\x00\x92\x01\xa3\x00" +
+	"\x5f\x01\x08\x00\x79\x00\x7b\x00\x27\x00\x3c\x00\x3e\x01\xf0\x00" +
+	"\x3d\x01\xf1\x00\x30\x01\x97\x01\xf2\x00\x36\x01\x3c\x01\x0b\x00" +
+	"\x5b\x01\x01\x00\xee\x00\x23\x01\x95\x01\xf6\x00\x37\x01\x47\x01" +
+	"\x48\x01\x7f\x00\x59\x00\x22\x01\xa1\x01\x5a\x00\x1a\x01\x35\x00" +
+	"\xd5\x00\x91\x00\xdd\x00\xb1\x01\xb2\x01\x53\x01\xe0\x00\x89\x00" +
+	"\x02\x00\xe3\x00\x8d\x01\xda\x00\x8e\x01\x8c\x01\x8f\x01\x67\x00" +
+	"\xd0\x00\x1c\x01\x5f\x00\xf8\x00\x70\x00\x21\x00\x58\x00\xcd\x00" +
+	"\xe6\x00\xa5\x01\x84\x01\xa4\x01\x9e\x01\xa3\x01\x1b\x01\x7c\x00" +
+	"\x05\x01\x2d\x01\x2f\x01\xc4\x00\x87\x00\xd4\x00\x30\x00\x2f\x00" +
+	"\x2d\x00\x4d\x00\x64\x00\xa4\x00\x7e\x00\x3e\x00\x13\x00\xc9\x00" +
+	"\x3d\x00\x5b\x00\x58\x01\xb8\x00\xb3\x00\x49\x00\x4a\x00\x90\x00" +
+	"\xa5\x00\xa6\x00\xd6\x00\x4b\x00\x17\x00\xdb\x00\xad\x01\x1e\x00" +
+	"\x6a\x00\x7a\x00\x14\x01\x13\x01\x40\x01\x15\x01\xed\x00\xea\x00" +
+	"\xeb\x00\x67\x01\x7e\x01\xe9\x00\xec\x00\x88\x01\x89\x01\x87\x01" +
+	"\x34\x00\x60\x00\x68\x00\x32\x01\x31\x01\x6f\x00\x52\x01\x2e\x01" +
+	"\x11\x01\x23\x00\x9b\x01\x9a\x01\x9c\x01\x10\x00\xdc\x00\x09\x00" +
+	"\x1f\x01\xa7\x00\xa7\x01\xb3\x01\xde\x00\xae\x01\xdf\x00\x33\x00" +
+	"\xef\x00\xe2\x00\x12\x00\xd9\x00\xa8\x01\xaa\x01\xa9\x01\x66\x00" +
+	"\xcf\x00\xd3\x00\xa2\x01\x04\x01\x5d\x01\x59\x01\x16\x01\xd2\x00" +
+	"\x25\x00\x18\x01\x0e\x00\x19\x01\x93\x00\x5e\x01\x95\x00\x55\x00" +
+	"\xcb\x00\x75\x00\x14\x00\x98\x01\x8b\x01\x2b\x01\x77\x00\x36\x00" +
+	"\x0c\x01\x0b\x01\x07\x01\x0a\x01\x81\x01\x09\x01\x80\x01\x08\x01" +
+	"\xa0\x00\xab\x01\x71\x01\x6e\x01\x70\x01\x6f\x01\x8a\x00\x94\x00" +
+	"\x96\x00\x56\x00\x4a\x01\x9f\x00\xb6\x00\x20\x00\x05\x00\x4b\x01" +
+	"\x8a\x01\xb0\x01\x17\x01\x93\x01\x1b\x00\x44\x01\x82\x00\x94\x01" +
+	"\x90\x01\x86\x01\x28\x00\x3f\x01\xd1\x00\x63\x01\x64\x01\x62\x01" +
+	"\xb5\x00\x25\x01\x7d\x01\xb9\x00\xc1\x00\x41\x01\x60\x01\x49\x01" +
+	"\x96\x01\x9d\x01\x50\x01\x51\x01\x2a\x00\x5d\x00\x24\x01\x7c\x01" +
+	"\x19\x00\xca\x00\xc2\x00\x42\x01\x61\x01\xb4\x00\x7d\x00\x99\x01" +
+	"\x03\x00\xd7\x00\x54\x00\x50\x00\x21\x01\x8b\x00\x53\x00\xa8\x00" +
+	"\xa9\x00\x46\x01\x7f\x01\xaa\x00\xf3\x00\xe1\x00\xaf\x01\x24\x00" +
+	"\x1e\x01\x56\x01\x10\x01\xf5\x00\x26\x00\x66\x01\xb4\x01\xbb\x00" +
+	"\xbd\x00\xbc\x00\xbf\x00\xba\x00\xc0\x00\xbe\x00\x83\x01\x43\x01" +
+	"\x9c\x00\x9d\x00\xe8\x00\x55\x01\x98\x00\x9a\x00\x9e\x00\x85\x01" +
+	"\xe7\x00\x54\x01\x97\x00\x99\x00\x9b\x00\x57\x01\x69\x01\x68\x01" +
+	"\x82\x01\xab\x00\xc8\x00\xe5\x00\x4e\x01\xac\x00\xad\x00\x06\x01" +
+	"\x9f\x01\x2c\x01\x12\x01\xf4\x00\x73\x00\x85\x00\x84\x00\x2c\x00" +
+	"\x4e\x00\x47\x00\x63\x00\x4f\x01\x37\x00\x5c\x00\x44\x00\xb7\x00" +
+	"\xb2\x00\x43\x00\x48\x00\x3f\x00\xae\x00\x4c\x00\x16\x00\xd8\x00" +
+	"\xac\x01\x41\x00\x6c\x01\x6b\x01\x6d\x01\x6a\x01\xaf\x00\x40\x00" +
+	"\xc7\x00\x2e\x00\x34\x01\x3b\x01\x46\x00\x78\x00\x71\x00\x45\x00" +
+	"\xb0\x00\x61\x00\xb1\x00\x27\x01\x42\x00\x65\x00\xce\x00\x5e\x00" +
+	"\xf7\x00\xa6\x01\x65\x01\x18\x00\x1d\x00\x6d\x00\x52\x00\x4f\x00" +
+	"\x20\x01\x22\x00\x28\x01\x4d\x01\x00\x00\x81\x00\x6e\x00\x62\x00" +
+	"\x8f\x00\x29\x01\x02\x01\x0d\x00\xf9\x00\xfd\x00\xfc\x00\xfb\x00" +
+	"\x77\x01\xfa\x00\x78\x01\x35\x01\x38\x01\x39\x01\x79\x01\x3a\x01" +
+	"\x7a\x01\x29\x00\xe4\x00\x57\x00\xcc\x00\x38\x00\x39\x00\x15\x00" +
+	"\x32\x00\x74\x00\x0a\x00\x1d\x01\x26\x01\x51\x00\x5c\x01\x3b\x00" +
+	"\x1c\x00\x33\x01\x7b\x01\x03\x01\x69\x00\x6b\x00\x2a\x01\x0d\x01" +
+	"\x6c\x00\x0e\x01\x07\x00\x04\x00\x8c\x00" +
+	// names
+	"syscall" + // 4000
+	"exit" + // 4001
+	"fork" + // 4002
+	"read" + // 4003
+	"write" + // 4004
+	"open" + // 4005
+	"close" + // 4006
+	"waitpid" + // 4007
+	"creat" + // 4008
+	"link" + // 4009
+	"unlink" + // 4010
+	"execve" + // 4011
+	"chdir" + // 4012
+	"time" + // 4013
+	"mknod" + // 4014
+	"chmod" + // 4015
+	"lchown" + // 4016
+	"break" + // 4017
+	"lseek" + // 4019
+	"getpid" + // 4020
+	"mount" + // 4021
+	"umount" + // 4022
+	"setuid" + // 4023
+	"getuid" + // 4024
+	"stime" + // 4025
+	"ptrace" + // 4026
+	"alarm" + // 4027
+	"pause" + // 4029
+	"utime" + // 4030
+	"stty" + // 4031
+	"gtty" + // 4032
+	"access" + // 4033
+	"nice" + // 4034
+	"ftime" + // 4035
+	"sync" + // 4036
+	"kill" + // 4037
+	"rename" + // 4038
+	"mkdir" + // 4039
+	"rmdir" + // 4040
+	"dup" + // 4041
+	"pipe" + // 4042
+	"times" + // 4043
+	"prof" + // 4044
+	"brk" + // 4045
+	"setgid" + // 4046
+	"getgid" + // 4047
+	"signal" + // 4048
+	"geteuid" + // 4049
+	"getegid" + // 4050
+	"acct" + // 4051
+	"umount2" + // 4052
+	"lock" + // 4053
+	"ioctl" + // 4054
+	"fcntl" + // 4055
+	"mpx" + // 4056
+	"setpgid" + // 4057
+	"ulimit" + // 4058
+	"umask" + // 4060
+	"chroot" + // 4061
+	"ustat" + // 4062
+	"dup2" + // 4063
+	"getppid" + // 4064
+	"getpgrp" + // 4065
+	"setsid" + // 4066
+	"sigaction" + // 4067
+	"sgetmask" + // 4068
+	"ssetmask" + // 4069
+	"setreuid" + // 4070
+	"setregid" + // 4071
+	"sigsuspend" + // 4072
+	"sigpending" + // 4073
+	"sethostname" + // 4074
+	"setrlimit" + // 4075
+	"getrlimit" + // 4076
+	"getrusage" + // 4077
+	"gettimeofday" + // 4078
+	"settimeofday" + // 4079
+	"getgroups" + // 4080
+	"setgroups" + // 4081
+	"symlink" + // 4083
+	"readlink" + // 4085
+	"uselib" + // 4086
+	"swapon" + // 4087
+	"reboot" + // 4088
+	"readdir" + // 4089
+	"mmap" + // 4090
+	"munmap" + // 4091
+	"truncate" + // 4092
+	"ftruncate" + // 4093
+	"fchmod" + // 4094
+	"fchown" + // 4095
+	"getpriority" + // 4096
+	"setpriority" + // 4097
+	"profil" + // 4098
+	"statfs" + // 4099
+	"fstatfs" + // 4100
+	"ioperm" + // 4101
+	"socketcall" + // 4102
+	"syslog" + // 4103
+	"setitimer" + // 4104
+	"getitimer" + // 4105
+	"stat" + // 4106
+	"lstat" + // 4107
+	"fstat" + // 4108
+	"iopl" + // 4110
+	"vhangup" + // 4111
+	"idle" + // 4112
+	"vm86" + // 4113
+	"wait4" + // 4114
+	"swapoff" + // 4115
+	"sysinfo" + // 4116
+	"ipc" + // 4117
+	"fsync" + // 4118
+	"sigreturn" + // 4119
+	"clone" + // 4120
+	"setdomainname" + // 4121
+	"uname" + // 4122
+	"modify_ldt" + // 4123
+	"adjtimex" + // 4124
+	"mprotect" + // 4125
+	"sigprocmask" + // 4126
+	"create_module" + // 4127
+	"init_module" + // 4128
+	"delete_module" + // 4129
+	"get_kernel_syms" + // 4130
+	"quotactl" + // 4131
+	"getpgid" + // 4132
+	"fchdir" + // 4133
+	"bdflush" + // 4134
+	"sysfs" + // 4135
+	"personality" + // 4136
+	"afs_syscall" + // 4137
+	"setfsuid" + // 4138
+	"setfsgid" + // 4139
+	"_llseek" + // 4140
+	"getdents" + // 4141
+	"_newselect" + // 4142
+	"flock" + // 4143
+	"msync" + // 4144
+	"readv" + // 4145
+	"writev" + // 4146
+	"cacheflush" + // 4147
+	"cachectl" + // 4148
+	"sysmips" + // 4149
+	"getsid" + // 4151
+	"fdatasync" + // 4152
+	"_sysctl" + // 4153
+	"mlock" + // 4154
+	"munlock" + // 4155
+	"mlockall" + // 4156
+	"munlockall" + // 4157
+	"sched_setparam" + // 4158
+	"sched_getparam" + // 4159
+	"sched_setscheduler" + // 4160
+	"sched_getscheduler" + // 4161
+	"sched_yield" + // 4162
+	"sched_get_priority_max" + // 4163
+	"sched_get_priority_min" + // 4164
+	"sched_rr_get_interval" + // 4165
+	"nanosleep" + // 4166
+	"mremap" + // 4167
+	"accept" + // 4168
+	"bind" + // 4169
+	"connect" + // 4170
+	"getpeername" + // 4171
+	"getsockname" + // 4172
+	"getsockopt" + // 4173
+	"listen" + // 4174
+	"recv" + // 4175
+	"recvfrom" + // 4176
+	"recvmsg" + // 4177
+	"send" + // 4178
+	"sendmsg" + // 4179
+	"sendto" + // 4180
+	"setsockopt" + // 4181
+	"shutdown" + // 4182
+	"socket" + // 4183
+	"socketpair" + // 4184
+	"setresuid" + // 4185
+	"getresuid" + // 4186
+	"query_module" + // 4187
+	"poll" + // 4188
+	"nfsservctl" + // 4189
+	"setresgid" + // 4190
+	"getresgid" + // 4191
+	"prctl" + // 4192
+	"rt_sigreturn" + // 4193
+	"rt_sigaction" + // 4194
+	"rt_sigprocmask" + // 4195
+	"rt_sigpending" + // 4196
+	"rt_sigtimedwait" + // 4197
+	"rt_sigqueueinfo" + // 4198
+	"rt_sigsuspend" + // 4199
+	"pread64" + // 4200
+	"pwrite64" + // 4201
+	"chown" + // 4202
+	"getcwd" + // 4203
+	"capget" + // 4204
+	"capset" + // 4205
+	"sigaltstack" + // 4206
+	"sendfile" + // 4207
+	"getpmsg" + // 4208
+	"putpmsg" + // 4209
+	"mmap2" + // 4210
+	"truncate64" + // 4211
+	"ftruncate64" + // 4212
+	"stat64" + // 4213
+	"lstat64" + // 4214
+	"fstat64" + // 4215
+	"pivot_root" + // 4216
+	"mincore" + // 4217
+	"madvise" + // 4218
+	"getdents64" + // 4219
+	"fcntl64" + // 4220
+	"gettid" + // 4222
+	"readahead" + // 4223
+	"setxattr" + // 4224
+	"lsetxattr" + // 4225
+	"fsetxattr" + // 4226
+	"getxattr" + // 4227
+	"lgetxattr" + // 4228
+	"fgetxattr" + // 4229
+	"listxattr" + // 4230
+	"llistxattr" + // 4231
+	"flistxattr" + // 4232
+	"removexattr" + // 4233
+	"lremovexattr" + // 4234
+	"fremovexattr" + // 4235
+	"tkill" + // 4236
+	"sendfile64" + // 4237
+	"futex" + // 4238
+	"sched_setaffinity" + // 4239
+	"sched_getaffinity" + // 4240
+	"io_setup" + // 4241
+	"io_destroy" + // 4242
+	"io_getevents" + // 4243
+	"io_submit" + // 4244
+	"io_cancel" + // 4245
+	"exit_group" + // 4246
+	"lookup_dcookie" + // 4247
+	"epoll_create" + // 4248
+	"epoll_ctl" + // 4249
+	"epoll_wait" + // 4250
+	"remap_file_pages" + // 4251
+	"set_tid_address" + // 4252
+	"restart_syscall" + // 4253
+	"fadvise64" + // 4254
+	"statfs64" + // 4255
+	"fstatfs64" + // 4256
+	"timer_create" + // 4257
+	"timer_settime" + // 4258
+	"timer_gettime" + // 4259
+	"timer_getoverrun" + // 4260
+	"timer_delete" + // 4261
+	"clock_settime" + // 4262
+	"clock_gettime" + // 4263
+	"clock_getres" + // 4264
+	"clock_nanosleep" + // 4265
+	"tgkill" + // 4266
+	"utimes" + // 4267
+	"mbind" + // 4268
+	"get_mempolicy" + // 4269
+	"set_mempolicy" + // 4270
+	"mq_open" + // 4271
+	"mq_unlink" + // 4272
+	"mq_timedsend" + // 4273
+	"mq_timedreceive" + // 4274
+	"mq_notify" + // 4275
+	"mq_getsetattr" + // 4276
+	"vserver" + // 4277
+	"waitid" + // 4278
+	"add_key" + // 4280
+	"request_key" + // 4281
+	"keyctl" + // 4282
+	"set_thread_area" + // 4283
+	"inotify_init" + // 4284
+	"inotify_add_watch" + // 4285
+	"inotify_rm_watch" + // 4286
+	"migrate_pages" + // 4287
+	"openat" + // 4288
+	"mkdirat" + // 4289
+	"mknodat" + // 4290
+	"fchownat" + // 4291
+	"futimesat" + // 4292
+	"fstatat64" + // 4293
+	"unlinkat" + // 4294
+	"renameat" + // 4295
+	"linkat" + // 4296
+	"symlinkat" + // 4297
+	"readlinkat" + // 4298
+	"fchmodat" + // 4299
+	"faccessat" + // 4300
+	"pselect6" + // 4301
+	"ppoll" + // 4302
+	"unshare" + // 4303
+	"splice" + // 4304
+	"sync_file_range" + // 4305
+	"tee" + // 4306
+	"vmsplice" + // 4307
+	"move_pages" + // 4308
+	"set_robust_list" + // 4309
+	"get_robust_list" + // 4310
+	"kexec_load" + // 4311
+	"getcpu" + // 4312
+	"epoll_pwait" + // 4313
+	"ioprio_set" + // 4314
+	"ioprio_get" + // 4315
+	"utimensat" + // 4316
+	"signalfd" + // 4317
+	"timerfd" + // 4318
+	"eventfd" + // 4319
+	"fallocate" + // 4320
+	"timerfd_create" + // 4321
+	"timerfd_gettime" + // 4322
+	"timerfd_settime" + // 4323
+	"signalfd4" + // 4324
+	"eventfd2" + // 4325
+	"epoll_create1" + // 4326
+	"dup3" + // 4327
+	"pipe2" + // 4328
+	"inotify_init1" + // 4329
+	"preadv" + // 4330
+	"pwritev" + // 4331
+	"rt_tgsigqueueinfo" + // 4332
+	"perf_event_open" + // 4333
+	"accept4" + // 4334
+	"recvmmsg" + // 4335
+	"fanotify_init" + // 4336
+	"fanotify_mark" + // 4337
+	"prlimit64" + // 4338
+	"name_to_handle_at" + // 4339
+	"open_by_handle_at" + // 4340
+	"clock_adjtime" + // 4341
+	"syncfs" + // 4342
+	"sendmmsg" + // 4343
+	"setns" + // 4344
+	"process_vm_readv" + // 4345
+	"process_vm_writev" + // 4346
+	"kcmp" + // 4347
+	"finit_module" + // 4348
+	"sched_setattr" + // 4349
+	"sched_getattr" + // 4350
+	"renameat2" + // 4351
+	"seccomp" + // 4352
+	"getrandom" + // 4353
+	"memfd_create" + // 4354
+	"bpf" + // 4355
+	"execveat" + // 4356
+	"userfaultfd" + // 4357
+	"membarrier" + // 4358
+	"mlock2" + // 4359
+	"copy_file_range" + // 4360
+	"preadv2" + // 4361
+	"pwritev2" + // 4362
+	"pkey_mprotect" + // 4363
+	"pkey_alloc" + // 4364
+	"pkey_free" + // 4365
+	"statx" + // 4366
+	"rseq" + // 4367
+	"io_pgetevents" + // 4368
+	"semget" + // 4393
+	"semctl" + // 4394
+	"shmget" + // 4395
+	"shmctl" + // 4396
+	"shmat" + // 4397
+	"shmdt" + // 4398
+	"msgget" + // 4399
+	"msgsnd" + // 4400
+	"msgrcv" + // 4401
+	"msgctl" + // 4402
+	"clock_gettime64" + // 4403
+	"clock_settime64" + // 4404
+	"clock_adjtime64" + // 4405
+	"clock_getres_time64" + // 4406
+	"clock_nanosleep_time64" + // 4407
+	"timer_gettime64" + // 4408
+	"timer_settime64" + // 4409
+	"timerfd_gettime64" + // 4410
+	"timerfd_settime64" + // 4411
+	"utimensat_time64" + // 4412
+	"pselect6_time64" + // 4413
+	"ppoll_time64" + // 4414
+	"io_pgetevents_time64" + // 4416
+	"recvmmsg_time64" + // 4417
+	"mq_timedsend_time64" + // 4418
+	"mq_timedreceive_time64" + // 4419
+	"semtimedop_time64" + // 4420
+	"rt_sigtimedwait_time64" + // 4421
+	"futex_time64" + // 4422
+	"sched_rr_get_interval_time64" + // 4423
+	"pidfd_send_signal" + // 4424
+	"io_uring_setup" + // 4425
+	"io_uring_enter" + // 4426
+	"io_uring_register" + // 4427
+	"open_tree" + // 4428
+	"move_mount" + // 4429
+	"fsopen" + // 4430
+	"fsconfig" + // 4431
+	"fsmount" + // 4432
+	"fspick" + // 4433
+	"pidfd_open" + // 4434
+	"clone3" + // 4435
+	"close_range" + // 4436
+	"openat2" + // 4437
+	"pidfd_getfd" + // 4438
+	"faccessat2" + // 4439
+	"process_madvise" + // 4440
+	"epoll_pwait2" + // 4441
+	"mount_setattr" + // 4442
+	"quotactl_fd" + // 4443
+	"landlock_create_ruleset" + // 4444
+	"landlock_add_rule" + // 4445
+	"landlock_restrict_self" + // 4446
+	"process_mrelease" + // 4448
+	"futex_waitv" + // 4449
+	"set_mempolicy_home_node" + // 4450
+	"cachestat" + // 4451
+	"fchmodat2" + // 4452
+	"map_shadow_stack" + // 4453
+	"futex_wake" + // 4454
+	"futex_wait" + // 4455
+	"futex_requeue" + // 4456
+	"statmount" + // 4457
+	"listmount" + // 4458
+	"lsm_get_self_attr" + // 4459
+	"lsm_set_self_attr" + // 4460
+	"lsm_list_modules" + // 4461
+	"mseal" + // 4462
+	"setxattrat" + // 4463
+	"getxattrat" + // 4464
+	"listxattrat" + // 4465
+	"removexattrat" + // 4466
+	"open_tree_attr" + // 4467
+	"file_getattr" + // 4468
+	"file_setattr" + // 4469
+	"listns" + // 4470
+	"rseq_slice_yield" // 4471
 
-// sys_mips64 lists the 373 syscalls of mips64 and mipsel64 by number.
-var sys_mips64 = []Syscall{
-	{"read", 5000},
-	{"write", 5001},
-	{"open", 5002},
-	{"close", 5003},
-	{"stat", 5004},
-	{"fstat", 5005},
-	{"lstat", 5006},
-	{"poll", 5007},
-	{"lseek", 5008},
-	{"mmap", 5009},
-	{"mprotect", 5010},
-	{"munmap", 5011},
-	{"brk", 5012},
-	{"rt_sigaction", 5013},
-	{"rt_sigprocmask", 5014},
-	{"ioctl", 5015},
-	{"pread64", 5016},
-	{"pwrite64", 5017},
-	{"readv", 5018},
-	{"writev", 5019},
-	{"access", 5020},
-	{"pipe", 5021},
-	{"_newselect", 5022},
-	{"sched_yield", 5023},
-	{"mremap", 5024},
-	{"msync", 5025},
-	{"mincore", 5026},
-	{"madvise", 5027},
-	{"shmget", 5028},
-	{"shmat", 5029},
-	{"shmctl", 5030},
-	{"dup", 5031},
-	{"dup2", 5032},
-	{"pause", 5033},
-	{"nanosleep", 5034},
-	{"getitimer", 5035},
-	{"setitimer", 5036},
-	{"alarm", 5037},
-	{"getpid", 5038},
-	{"sendfile", 5039},
-	{"socket", 5040},
-	{"connect", 5041},
-	{"accept", 5042},
-	{"sendto", 5043},
-	{"recvfrom", 5044},
-	{"sendmsg", 5045},
-	{"recvmsg", 5046},
-	{"shutdown", 5047},
-	{"bind", 5048},
-	{"listen", 5049},
-	{"getsockname", 5050},
-	{"getpeername", 5051},
-	{"socketpair", 5052},
-	{"setsockopt", 5053},
-	{"getsockopt", 5054},
-	{"clone", 5055},
-	{"fork", 5056},
-	{"execve", 5057},
-	{"exit", 5058},
-	{"wait4", 5059},
-	{"kill", 5060},
-	{"uname", 5061},
-	{"semget", 5062},
-	{"semop", 5063},
-	{"semctl", 5064},
-	{"shmdt", 5065},
-	{"msgget", 5066},
-	{"msgsnd", 5067},
-	{"msgrcv", 5068},
-	{"msgctl", 5069},
-	{"fcntl", 5070},
-	{"flock", 5071},
-	{"fsync", 5072},
-	{"fdatasync", 5073},
-	{"truncate", 5074},
-	{"ftruncate", 5075},
-	{"getdents", 5076},
-	{"getcwd", 5077},
-	{"chdir", 5078},
-	{"fchdir", 5079},
-	{"rename", 5080},
-	{"mkdir", 5081},
-	{"rmdir", 5082},
-	{"creat", 5083},
-	{"link", 5084},
-	{"unlink", 5085},
-	{"symlink", 5086},
-	{"readlink", 5087},
-	{"chmod", 5088},
-	{"fchmod", 5089},
-	{"chown", 5090},
-	{"fchown", 5091},
-	{"lchown", 5092},
-	{"umask", 5093},
-	{"gettimeofday", 5094},
-	{"getrlimit", 5095},
-	{"getrusage", 5096},
-	{"sysinfo", 5097},
-	{"times", 5098},
-	{"ptrace", 5099},
-	{"getuid", 5100},
-	{"syslog", 5101},
-	{"getgid", 5102},
-	{"setuid", 5103},
-	{"setgid", 5104},
-	{"geteuid", 5105},
-	{"getegid", 5106},
-	{"setpgid", 5107},
-	{"getppid", 5108},
-	{"getpgrp", 5109},
-	{"setsid", 5110},
-	{"setreuid", 5111},
-	{"setregid", 5112},
-	{"getgroups", 5113},
-	{"setgroups", 5114},
-	{"setresuid", 5115},
-	{"getresuid", 5116},
-	{"setresgid", 5117},
-	{"getresgid", 5118},
-	{"getpgid", 5119},
-	{"setfsuid", 5120},
-	{"setfsgid", 5121},
-	{"getsid", 5122},
-	{"capget", 5123},
-	{"capset", 5124},
-	{"rt_sigpending", 5125},
-	{"rt_sigtimedwait", 5126},
-	{"rt_sigqueueinfo", 5127},
-	{"rt_sigsuspend", 5128},
-	{"sigaltstack", 5129},
-	{"utime", 5130},
-	{"mknod", 5131},
-	{"personality", 5132},
-	{"ustat", 5133},
-	{"statfs", 5134},
-	{"fstatfs", 5135},
-	{"sysfs", 5136},
-	{"getpriority", 5137},
-	{"setpriority", 5138},
-	{"sched_setparam", 5139},
-	{"sched_getparam", 5140},
-	{"sched_setscheduler", 5141},
-	{"sched_getscheduler", 5142},
-	{"sched_get_priority_max", 5143},
-	{"sched_get_priority_min", 5144},
-	{"sched_rr_get_interval", 5145},
-	{"mlock", 5146},
-	{"munlock", 5147},
-	{"mlockall", 5148},
-	{"munlockall", 5149},
-	{"vhangup", 5150},
-	{"pivot_root", 5151},
-	{"_sysctl", 5152},
-	{"prctl", 5153},
-	{"adjtimex", 5154},
-	{"setrlimit", 5155},
-	{"chroot", 5156},
-	{"sync", 5157},
-	{"acct", 5158},
-	{"settimeofday", 5159},
-	{"mount", 5160},
-	{"umount2", 5161},
-	{"swapon", 5162},
-	{"swapoff", 5163},
-	{"reboot", 5164},
-	{"sethostname", 5165},
-	{"setdomainname", 5166},
-	{"create_module", 5167},
-	{"init_module", 5168},
-	{"delete_module", 5169},
-	{"get_kernel_syms", 5170},
-	{"query_module", 5171},
-	{"quotactl", 5172},
-	{"nfsservctl", 5173},
-	{"getpmsg", 5174},
-	{"putpmsg", 5175},
-	{"afs_syscall", 5176},
-	{"gettid", 5178},
-	{"readahead", 5179},
-	{"setxattr", 5180},
-	{"lsetxattr", 5181},
-	{"fsetxattr", 5182},
-	{"getxattr", 5183},
-	{"lgetxattr", 5184},
-	{"fgetxattr", 5185},
-	{"listxattr", 5186},
-	{"llistxattr", 5187},
-	{"flistxattr", 5188},
-	{"removexattr", 5189},
-	{"lremovexattr", 5190},
-	{"fremovexattr", 5191},
-	{"tkill", 5192},
-	{"futex", 5194},
-	{"sched_setaffinity", 5195},
-	{"sched_getaffinity", 5196},
-	{"cacheflush", 5197},
-	{"cachectl", 5198},
-	{"sysmips", 5199},
-	{"io_setup", 5200},
-	{"io_destroy", 5201},
-	{"io_getevents", 5202},
-	{"io_submit", 5203},
-	{"io_cancel", 5204},
-	{"exit_group", 5205},
-	{"lookup_dcookie", 5206},
-	{"epoll_create", 5207},
-	{"epoll_ctl", 5208},
-	{"epoll_wait", 5209},
-	{"remap_file_pages", 5210},
-	{"rt_sigreturn", 5211},
-	{"set_tid_address", 5212},
-	{"restart_syscall", 5213},
-	{"semtimedop", 5214},
-	{"fadvise64", 5215},
-	{"timer_create", 5216},
-	{"timer_settime", 5217},
-	{"timer_gettime", 5218},
-	{"timer_getoverrun", 5219},
-	{"timer_delete", 5220},
-	{"clock_settime", 5221},
-	{"clock_gettime", 5222},
-	{"clock_getres", 5223},
-	{"clock_nanosleep", 5224},
-	{"tgkill", 5225},
-	{"utimes", 5226},
-	{"mbind", 5227},
-	{"get_mempolicy", 5228},
-	{"set_mempolicy", 5229},
-	{"mq_open", 5230},
-	{"mq_unlink", 5231},
-	{"mq_timedsend", 5232},
-	{"mq_timedreceive", 5233},
-	{"mq_notify", 5234},
-	{"mq_getsetattr", 5235},
-	{"vserver", 5236},
-	{"waitid", 5237},
-	{"add_key", 5239},
-	{"request_key", 5240},
-	{"keyctl", 5241},
-	{"set_thread_area", 5242},
-	{"inotify_init", 5243},
-	{"inotify_add_watch", 5244},
-	{"inotify_rm_watch", 5245},
-	{"migrate_pages", 5246},
-	{"openat", 5247},
-	{"mkdirat", 5248},
-	{"mknodat", 5249},
-	{"fchownat", 5250},
-	{"futimesat", 5251},
-	{"newfstatat", 5252},
-	{"unlinkat", 5253},
-	{"renameat", 5254},
-	{"linkat", 5255},
-	{"symlinkat", 5256},
-	{"readlinkat", 5257},
-	{"fchmodat", 5258},
-	{"faccessat", 5259},
-	{"pselect6", 5260},
-	{"ppoll", 5261},
-	{"unshare", 5262},
-	{"splice", 5263},
-	{"sync_file_range", 5264},
-	{"tee", 5265},
-	{"vmsplice", 5266},
-	{"move_pages", 5267},
-	{"set_robust_list", 5268},
-	{"get_robust_list", 5269},
-	{"kexec_load", 5270},
-	{"getcpu", 5271},
-	{"epoll_pwait", 5272},
-	{"ioprio_set", 5273},
-	{"ioprio_get", 5274},
-	{"utimensat", 5275},
-	{"signalfd", 5276},
-	{"timerfd", 5277},
-	{"eventfd", 5278},
-	{"fallocate", 5279},
-	{"timerfd_create", 5280},
-	{"timerfd_gettime", 5281},
-	{"timerfd_settime", 5282},
-	{"signalfd4", 5283},
-	{"eventfd2", 5284},
-	{"epoll_create1", 5285},
-	{"dup3", 5286},
-	{"pipe2", 5287},
-	{"inotify_init1", 5288},
-	{"preadv", 5289},
-	{"pwritev", 5290},
-	{"rt_tgsigqueueinfo", 5291},
-	{"perf_event_open", 5292},
-	{"accept4", 5293},
-	{"recvmmsg", 5294},
-	{"fanotify_init", 5295},
-	{"fanotify_mark", 5296},
-	{"prlimit64", 5297},
-	{"name_to_handle_at", 5298},
-	{"open_by_handle_at", 5299},
-	{"clock_adjtime", 5300},
-	{"syncfs", 5301},
-	{"sendmmsg", 5302},
-	{"setns", 5303},
-	{"process_vm_readv", 5304},
-	{"process_vm_writev", 5305},
-	{"kcmp", 5306},
-	{"finit_module", 5307},
-	{"getdents64", 5308},
-	{"sched_setattr", 5309},
-	{"sched_getattr", 5310},
-	{"renameat2", 5311},
-	{"seccomp", 5312},
-	{"getrandom", 5313},
-	{"memfd_create", 5314},
-	{"bpf", 5315},
-	{"execveat", 5316},
-	{"userfaultfd", 5317},
-	{"membarrier", 5318},
-	{"mlock2", 5319},
-	{"copy_file_range", 5320},
-	{"preadv2", 5321},
-	{"pwritev2", 5322},
-	{"pkey_mprotect", 5323},
-	{"pkey_alloc", 5324},
-	{"pkey_free", 5325},
-	{"statx", 5326},
-	{"rseq", 5327},
-	{"io_pgetevents", 5328},
-	{"pidfd_send_signal", 5424},
-	{"io_uring_setup", 5425},
-	{"io_uring_enter", 5426},
-	{"io_uring_register", 5427},
-	{"open_tree", 5428},
-	{"move_mount", 5429},
-	{"fsopen", 5430},
-	{"fsconfig", 5431},
-	{"fsmount", 5432},
-	{"fspick", 5433},
-	{"pidfd_open", 5434},
-	{"clone3", 5435},
-	{"close_range", 5436},
-	{"openat2", 5437},
-	{"pidfd_getfd", 5438},
-	{"faccessat2", 5439},
-	{"process_madvise", 5440},
-	{"epoll_pwait2", 5441},
-	{"mount_setattr", 5442},
-	{"quotactl_fd", 5443},
-	{"landlock_create_ruleset", 5444},
-	{"landlock_add_rule", 5445},
-	{"landlock_restrict_self", 5446},
-	{"process_mrelease", 5448},
-	{"futex_waitv", 5449},
-	{"set_mempolicy_home_node", 5450},
-	{"cachestat", 5451},
-	{"fchmodat2", 5452},
-	{"map_shadow_stack", 5453},
-	{"futex_wake", 5454},
-	{"futex_wait", 5455},
-	{"futex_requeue", 5456},
-	{"statmount", 5457},
-	{"listmount", 5458},
-	{"lsm_get_self_attr", 5459},
-	{"lsm_set_self_attr", 5460},
-	{"lsm_list_modules", 5461},
-	{"mseal", 5462},
-	{"setxattrat", 5463},
-	{"getxattrat", 5464},
-	{"listxattrat", 5465},
-	{"removexattrat", 5466},
-	{"open_tree_attr", 5467},
-	{"file_getattr", 5468},
-	{"file_setattr", 5469},
-	{"listns", 5470},
-	{"rseq_slice_yield", 5471},
-}
+// sys_mips64 holds the 373 syscalls of mips64 and mipsel64 by number, packed as sysTable describes.
+const sys_mips64 sysTable = "\x75\x01" + // count
+	// numbers
+	"\x88\x13\x00\x00\x89\x13\x00\x00\x8a\x13\x00\x00\x8b\x13\x00\x00" +
+	"\x8c\x13\x00\x00\x8d\x13\x00\x00\x8e\x13\x00\x00\x8f\x13\x00\x00" +
+	"\x90\x13\x00\x00\x91\x13\x00\x00\x92\x13\x00\x00\x93\x13\x00\x00" +
+	"\x94\x13\x00\x00\x95\x13\x00\x00\x96\x13\x00\x00\x97\x13\x00\x00" +
+	"\x98\x13\x00\x00\x99\x13\x00\x00\x9a\x13\x00\x00\x9b\x13\x00\x00" +
+	"\x9c\x13\x00\x00\x9d\x13\x00\x00\x9e\x13\x00\x00\x9f\x13\x00\x00" +
+	"\xa0\x13\x00\x00\xa1\x13\x00\x00\xa2\x13\x00\x00\xa3\x13\x00\x00" +
+	"\xa4\x13\x00\x00\xa5\x13\x00\x00\xa6\x13\x00\x00\xa7\x13\x00\x00" +
+	"\xa8\x13\x00\x00\xa9\x13\x00\x00\xaa\x13\x00\x00\xab\x13\x00\x00" +
+	"\xac\x13\x00\x00\xad\x13\x00\x00\xae\x13\x00\x00\xaf\x13\x00\x00" +
+	"\xb0\x13\x00\x00\xb1\x13\x00\x00\xb2\x13\x00\x00\xb3\x13\x00\x00" +
+	"\xb4\x13\x00\x00\xb5\x13\x00\x00\xb6\x13\x00\x00\xb7\x13\x00\x00" +
+	"\xb8\x13\x00\x00\xb9\x13\x00\x00\xba\x13\x00\x00\xbb\x13\x00\x00" +
+	"\xbc\x13\x00\x00\xbd\x13\x00\x00\xbe\x13\x00\x00\xbf\x13\x00\x00" +
+	"\xc0\x13\x00\x00\xc1\x13\x00\x00\xc2\x13\x00\x00\xc3\x13\x00\x00" +
+	"\xc4\x13\x00\x00\xc5\x13\x00\x00\xc6\x13\x00\x00\xc7\x13\x00\x00" +
+	"\xc8\x13\x00\x00\xc9\x13\x00\x00\xca\x13\x00\x00\xcb\x13\x00\x00" +
+	"\xcc\x13\x00\x00\xcd\x13\x00\x00\xce\x13\x00\x00\xcf\x13\x00\x00" +
+	"\xd0\x13\x00\x00\xd1\x13\x00\x00\xd2\x13\x00\x00\xd3\x13\x00\x00" +
+	"\xd4\x13\x00\x00\xd5\x13\x00\x00\xd6\x13\x00\x00\xd7\x13\x00\x00" +
+	"\xd8\x13\x00\x00\xd9\x13\x00\x00\xda\x13\x00\x00\xdb\x13\x00\x00" +
+	"\xdc\x13\x00\x00\xdd\x13\x00\x00\xde\x13\x00\x00\xdf\x13\x00\x00" +
+	"\xe0\x13\x00\x00\xe1\x13\x00\x00\xe2\x13\x00\x00\xe3\x13\x00\x00" +
+	"\xe4\x13\x00\x00\xe5\x13\x00\x00\xe6\x13\x00\x00\xe7\x13\x00\x00" +
+	"\xe8\x13\x00\x00\xe9\x13\x00\x00\xea\x13\x00\x00\xeb\x13\x00\x00" +
+	"\xec\x13\x00\x00\xed\x13\x00\x00\xee\x13\x00\x00\xef\x13\x00\x00" +
+	"\xf0\x13\x00\x00\xf1\x13\x00\x00\xf2\x13\x00\x00\xf3\x13\x00\x00" +
+	"\xf4\x13\x00\x00\xf5\x13\x00\x00\xf6\x13\x00\x00\xf7\x13\x00\x00" +
+	"\xf8\x13\x00\x00\xf9\x13\x00\x00\xfa\x13\x00\x00\xfb\x13\x00\x00" +
+	"\xfc\x13\x00\x00\xfd\x13\x00\x00\xfe\x13\x00\x00\xff\x13\x00\x00" +
+	"\x00\x14\x00\x00\x01\x14\x00\x00\x02\x14\x00\x00\x03\x14\x00\x00" +
+	"\x04\x14\x00\x00\x05\x14\x00\x00\x06\x14\x00\x00\x07\x14\x00\x00" +
+	"\x08\x14\x00\x00\x09\x14\x00\x00\x0a\x14\x00\x00\x0b\x14\x00\x00" +
+	"\x0c\x14\x00\x00\x0d\x14\x00\x00\x0e\x14\x00\x00\x0f\x14\x00\x00" +
+	"\x10\x14\x00\x00\x11\x14\x00\x00\x12\x14\x00\x00\x13\x14\x00\x00" +
+	"\x14\x14\x00\x00\x15\x14\x00\x00\x16\x14\x00\x00\x17\x14\x00\x00" +
+	"\x18\x14\x00\x00\x19\x14\x00\x00\x1a\x14\x00\x00\x1b\x14\x00\x00" +
+	"\x1c\x14\x00\x00\x1d\x14\x00\x00\x1e\x14\x00\x00\x1f\x14\x00\x00" +
+	"\x20\x14\x00\x00\x21\x14\x00\x00\x22\x14\x00\x00\x23\x14\x00\x00" +
+	"\x24\x14\x00\x00\x25\x14\x00\x00\x26\x14\x00\x00\x27\x14\x00\x00" +
+	"\x28\x14\x00\x00\x29\x14\x00\x00\x2a\x14\x00\x00\x2b\x14\x00\x00" +
+	"\x2c\x14\x00\x00\x2d\x14\x00\x00\x2e\x14\x00\x00\x2f\x14\x00\x00" +
+	"\x30\x14\x00\x00\x31\x14\x00\x00\x32\x14\x00\x00\x33\x14\x00\x00" +
+	"\x34\x14\x00\x00\x35\x14\x00\x00\x36\x14\x00\x00\x37\x14\x00\x00" +
+	"\x38\x14\x00\x00\x3a\x14\x00\x00\x3b\x14\x00\x00\x3c\x14\x00\x00" +
+	"\x3d\x14\x00\x00\x3e\x14\x00\x00\x3f\x14\x00\x00\x40\x14\x00\x00" +
+	"\x41\x14\x00\x00\x42\x14\x00\x00\x43\x14\x00\x00\x44\x14\x00\x00" +
+	"\x45\x14\x00\x00\x46\x14\x00\x00\x47\x14\x00\x00\x48\x14\x00\x00" +
+	"\x4a\x14\x00\x00\x4b\x14\x00\x00\x4c\x14\x00\x00\x4d\x14\x00\x00" +
+	"\x4e\x14\x00\x00\x4f\x14\x00\x00\x50\x14\x00\x00\x51\x14\x00\x00" +
+	"\x52\x14\x00\x00\x53\x14\x00\x00\x54\x14\x00\x00\x55\x14\x00\x00" +
+	"\x56\x14\x00\x00\x57\x14\x00\x00\x58\x14\x00\x00\x59\x14\x00\x00" +
+	"\x5a\x14\x00\x00\x5b\x14\x00\x00\x5c\x14\x00\x00\x5d\x14\x00\x00" +
+	"\x5e\x14\x00\x00\x5f\x14\x00\x00\x60\x14\x00\x00\x61\x14\x00\x00" +
+	"\x62\x14\x00\x00\x63\x14\x00\x00\x64\x14\x00\x00\x65\x14\x00\x00" +
+	"\x66\x14\x00\x00\x67\x14\x00\x00\x68\x14\x00\x00\x69\x14\x00\x00" +
+	"\x6a\x14\x00\x00\x6b\x14\x00\x00\x6c\x14\x00\x00\x6d\x14\x00\x00" +
+	"\x6e\x14\x00\x00\x6f\x14\x00\x00\x70\x14\x00\x00\x71\x14\x00\x00" +
+	"\x72\x14\x00\x00\x73\x14\x00\x00\x74\x14\x00\x00\x75\x14\x00\x00" +
+	"\x77\x14\x00\x00\x78\x14\x00\x00\x79\x14\x00\x00\x7a\x14\x00\x00" +
+	"\x7b\x14\x00\x00\x7c\x14\x00\x00\x7d\x14\x00\x00\x7e\x14\x00\x00" +
+	"\x7f\x14\x00\x00\x80\x14\x00\x00\x81\x14\x00\x00\x82\x14\x00\x00" +
+	"\x83\x14\x00\x00\x84\x14\x00\x00\x85\x14\x00\x00\x86\x14\x00\x00" +
+	"\x87\x14\x00\x00\x88\x14\x00\x00\x89\x14\x00\x00\x8a\x14\x00\x00" +
+	"\x8b\x14\x00\x00\x8c\x14\x00\x00\x8d\x14\x00\x00\x8e\x14\x00\x00" +
+	"\x8f\x14\x00\x00\x90\x14\x00\x00\x91\x14\x00\x00\x92\x14\x00\x00" +
+	"\x93\x14\x00\x00\x94\x14\x00\x00\x95\x14\x00\x00\x96\x14\x00\x00" +
+	"\x97\x14\x00\x00\x98\x14\x00\x00\x99\x14\x00\x00\x9a\x14\x00\x00" +
+	"\x9b\x14\x00\x00\x9c\x14\x00\x00\x9d\x14\x00\x00\x9e\x14\x00\x00" +
+	"\x9f\x14\x00\x00\xa0\x14\x00\x00\xa1\x14\x00\x00\xa2\x14\x00\x00" +
+	"\xa3\x14\x00\x00\xa4\x14\x00\x00\xa5\x14\x00\x00\xa6\x14\x00\x00" +
+	"\xa7\x14\x00\x00\xa8\x14\x00\x00\xa9\x14\x00\x00\xaa\x14\x00\x00" +
+	"\xab\x14\x00\x00\xac\x14\x00\x00\xad\x14\x00\x00\xae\x14\x00\x00" +
+	"\xaf\x14\x00\x00\xb0\x14\x00\x00\xb1\x14\x00\x00\xb2\x14\x00\x00" +
+	"\xb3\x14\x00\x00\xb4\x14\x00\x00\xb5\x14\x00\x00\xb6\x14\x00\x00" +
+	"\xb7\x14\x00\x00\xb8\x14\x00\x00\xb9\x14\x00\x00\xba\x14\x00\x00" +
+	"\xbb\x14\x00\x00\xbc\x14\x00\x00\xbd\x14\x00\x00\xbe\x14\x00\x00" +
+	"\xbf\x14\x00\x00\xc0\x14\x00\x00\xc1\x14\x00\x00\xc2\x14\x00\x00" +
+	"\xc3\x14\x00\x00\xc4\x14\x00\x00\xc5\x14\x00\x00\xc6\x14\x00\x00" +
+	"\xc7\x14\x00\x00\xc8\x14\x00\x00\xc9\x14\x00\x00\xca\x14\x00\x00" +
+	"\xcb\x14\x00\x00\xcc\x14\x00\x00\xcd\x14\x00\x00\xce\x14\x00\x00" +
+	"\xcf\x14\x00\x00\xd0\x14\x00\x00\x30\x15\x00\x00\x31\x15\x00\x00" +
+	"\x32\x15\x00\x00\x33\x15\x00\x00\x34\x15\x00\x00\x35\x15\x00\x00" +
+	"\x36\x15\x00\x00\x37\x15\x00\x00\x38\x15\x00\x00\x39\x15\x00\x00" +
+	"\x3a\x15\x00\x00\x3b\x15\x00\x00\x3c\x15\x00\x00\x3d\x15\x00\x00" +
+	"\x3e\x15\x00\x00\x3f\x15\x00\x00\x40\x15\x00\x00\x41\x15\x00\x00" +
+	"\x42\x15\x00\x00\x43\x15\x00\x00\x44\x15\x00\x00\x45\x15\x00\x00" +
+	"\x46\x15\x00\x00\x48\x15\x00\x00\x49\x15\x00\x00\x4a\x15\x00\x00" +
+	"\x4b\x15\x00\x00\x4c\x15\x00\x00\x4d\x15\x00\x00\x4e\x15\x00\x00" +
+	"\x4f\x15\x00\x00\x50\x15\x00\x00\x51\x15\x00\x00\x52\x15\x00\x00" +
+	"\x53\x15\x00\x00\x54\x15\x00\x00\x55\x15\x00\x00\x56\x15\x00\x00" +
+	"\x57\x15\x00\x00\x58\x15\x00\x00\x59\x15\x00\x00\x5a\x15\x00\x00" +
+	"\x5b\x15\x00\x00\x5c\x15\x00\x00\x5d\x15\x00\x00\x5e\x15\x00\x00" +
+	"\x5f\x15\x00\x00" +
+	// ends of the names
+	"\x04\x00\x09\x00\x0d\x00\x12\x00\x16\x00\x1b\x00\x20\x00\x24\x00" +
+	"\x29\x00\x2d\x00\x35\x00\x3b\x00\x3e\x00\x4a\x00\x58\x00\x5d\x00" +
+	"\x64\x00\x6c\x00\x71\x00\x77\x00\x7d\x00\x81\x00\x8b\x00\x96\x00" +
+	"\x9c\x00\xa1\x00\xa8\x00\xaf\x00\xb5\x00\xba\x00\xc0\x00\xc3\x00" +
+	"\xc7\x00\xcc\x00\xd5\x00\xde\x00\xe7\x00\xec\x00\xf2\x00\xfa\x00" +
+	"\x00\x01\x07\x01\x0d\x01\x13\x01\x1b\x01\x22\x01\x29\x01\x31\x01" +
+	"\x35\x01\x3b\x01\x46\x01\x51\x01\x5b\x01\x65\x01\x6f\x01\x74\x01" +
+	"\x78\x01\x7e\x01\x82\x01\x87\x01\x8b\x01\x90\x01\x96\x01\x9b\x01" +
+	"\xa1\x01\xa6\x01\xac\x01\xb2\x01\xb8\x01\xbe\x01\xc3\x01\xc8\x01" +
+	"\xcd\x01\xd6\x01\xde\x01\xe7\x01\xef\x01\xf5\x01\xfa\x01\x00\x02" +
+	"\x06\x02\x0b\x02\x10\x02\x15\x02\x19\x02\x1f\x02\x26\x02\x2e\x02" +
+	"\x33\x02\x39\x02\x3e\x02\x44\x02\x4a\x02\x4f\x02\x5b\x02\x64\x02" +
+	"\x6d\x02\x74\x02\x79\x02\x7f\x02\x85\x02\x8b\x02\x91\x02\x97\x02" +
+	"\x9d\x02\xa4\x02\xab\x02\xb2\x02\xb9\x02\xc0\x02\xc6\x02\xce\x02" +
+	"\xd6\x02\xdf\x02\xe8\x02\xf1\x02\xfa\x02\x03\x03\x0c\x03\x13\x03" +
+	"\x1b\x03\x23\x03\x29\x03\x2f\x03\x35\x03\x42\x03\x51\x03\x60\x03" +
+	"\x6d\x03\x78\x03\x7d\x03\x82\x03\x8d\x03\x92\x03\x98\x03\x9f\x03" +
+	"\xa4\x03\xaf\x03\xba\x03\xc8\x03\xd6\x03\xe8\x03\xfa\x03\x10\x04" +
+	"\x26\x04\x3b\x04\x40\x04\x47\x04\x4f\x04\x59\x04\x60\x04\x6a\x04" +
+	"\x71\x04\x76\x04\x7e\x04\x87\x04\x8d\x04\x91\x04\x95\x04\xa1\x04" +
+	"\xa6\x04\xad\x04\xb3\x04\xba\x04\xc0\x04\xcb\x04\xd8\x04\xe5\x04" +
+	"\xf0\x04\xfd\x04\x0c\x05\x18\x05\x20\x05\x2a\x05\x31\x05\x38\x05" +
+	"\x43\x05\x49\x05\x52\x05\x5a\x05\x63\x05\x6c\x05\x74\x05\x7d\x05" +
+	"\x86\x05\x8f\x05\x99\x05\xa3\x05\xae\x05\xba\x05\xc6\x05\xcb\x05" +
+	"\xd0\x05\xe1\x05\xf2\x05\xfc\x05\x04\x06\x0b\x06\x13\x06\x1d\x06" +
+	"\x29\x06\x32\x06\x3b\x06\x45\x06\x53\x06\x5f\x06\x68\x06\x72\x06" +
+	"\x82\x06\x8e\x06\x9d\x06\xac\x06\xb6\x06\xbf\x06\xcb\x06\xd8\x06" +
+	"\xe5\x06\xf5\x06\x01\x07\x0e\x07\x1b\x07\x27\x07\x36\x07\x3c\x07" +
+	"\x42\x07\x47\x07\x54\x07\x61\x07\x68\x07\x71\x07\x7d\x07\x8c\x07" +
+	"\x95\x07\xa2\x07\xa9\x07\xaf\x07\xb6\x07\xc1\x07\xc7\x07\xd6\x07" +
+	"\xe2\x07\xf3\x07\x03\x08\x10\x08\x16\x08\x1d\x08\x24\x08\x2c\x08" +
+	"\x35\x08\x3f\x08\x47\x08\x4f\x08\x55\x08\x5e\x08\x68\x08\x70\x08" +
+	"\x79\x08\x81\x08\x86\x08\x8d\x08\x93\x08\xa2\x08\xa5\x08\xad\x08" +
+	"\xb7\x08\xc6\x08\xd5\x08\xdf\x08\xe5\x08\xf0\x08\xfa\x08\x04\x09" +
+	"\x0d\x09\x15\x09\x1c\x09\x23\x09\x2c\x09\x3a\x09\x49\x09\x58\x09" +
+	"\x61\x09\x69\x09\x76\x09\x7a\x09\x7f\x09\x8c\x09\x92\x09\x99\x09" +
+	"\xaa\x09\xb9\x09\xc0\x09\xc8\x09\xd5\x09\xe2\x09\xeb\x09\xfc\x09" +
+	"\x0d\x0a\x1a\x0a\x20\x0a\x28\x0a\x2d\x0a\x3d\x0a\x4e\x0a\x52\x0a" +
+	"\x5e\x0a\x68\x0a\x75\x0a\x82\x0a\x8b\x0a\x92\x0a\x9b\x0a\xa7\x0a" +
+	"\xaa\x0a\xb2\x0a\xbd\x0a\xc7\x0a\xcd\x0a\xdc\x0a\xe3\x0a\xeb\x0a" +
+	"\xf8\x0a\x02\x0b\x0b\x0b\x10\x0b\x14\x0b\x21\x0b\x32\x0b\x40\x0b" +
+	"\x4e\x0b\x5f\x0b\x68\x0b\x72\x0b\x78\x0b\x80\x0b\x87\x0b\x8d\x0b" +
+	"\x97\x0b\x9d\x0b\xa8\x0b\xaf\x0b\xba\x0b\xc4\x0b\xd3\x0b\xdf\x0b" +
+	"\xec\x0b\xf7\x0b\x0e\x0c\x1f\x0c\x35\x0c\x45\x0c\x50\x0c\x67\x0c" +
+	"\x70\x0c\x79\x0c\x89\x0c\x93\x0c\x9d\x0c\xaa\x0c\xb3\x0c\xbc\x0c" +
+	"\xcd\x0c\xde\x0c\xee\x0c\xf3\x0c\xfd\x0c\x07\x0d\x12\x0d\x1f\x0d" +
+	"\x2d\x0d\x39\x0d\x45\x0d\x4b\x0d\x5b\x0d" +
+	// name order
+	"\x16\x00\x98\x00\x2a\x00\x22\x01\x14\x00\x9e\x00\xec\x00\x9a\x00" +
+	"\xb0\x00\x25\x00\x30\x00\x38\x01\x0c\x00\xc4\x00\xc3\x00\x60\x01" +
+	"\x7b\x00\x7c\x00\x4e\x00\x58\x00\x5a\x00\x9c\x00\x29\x01\xdd\x00" +
+	"\xdc\x00\xde\x00\xdb\x00\x37\x00\x51\x01\x03\x00\x52\x01\x29\x00" +
+	"\x3d\x01\x53\x00\xa7\x00\xa9\x00\x1f\x00\x20\x00\x1b\x01\xcd\x00" +
+	"\x1a\x01\xce\x00\x0d\x01\x57\x01\xcf\x00\x13\x01\x19\x01\x39\x00" +
+	"\x39\x01\x3a\x00\xcb\x00\x00\x01\x55\x01\xd5\x00\x14\x01\x24\x01" +
+	"\x25\x01\x4f\x00\x59\x00\xff\x00\x61\x01\x5b\x00\xf7\x00\x46\x00" +
+	"\x49\x00\xb8\x00\x71\x01\x72\x01\x30\x01\xbb\x00\x47\x00\x38\x00" +
+	"\xbe\x00\x4d\x01\xb5\x00\x4e\x01\x4c\x01\x4f\x01\x05\x00\x87\x00" +
+	"\x48\x00\x4b\x00\xc0\x00\x65\x01\x64\x01\x5e\x01\x63\x01\xf8\x00" +
+	"\xaa\x00\xe2\x00\x0a\x01\x0c\x01\x4d\x00\x4c\x00\x31\x01\x6a\x00" +
+	"\x69\x00\x66\x00\x71\x00\x23\x00\x33\x00\x77\x00\x6d\x00\x26\x00" +
+	"\xae\x00\x6c\x00\x89\x00\x36\x01\x76\x00\x74\x00\x5f\x00\x60\x00" +
+	"\x7a\x00\x32\x00\x36\x00\xb1\x00\x5e\x00\x64\x00\xb6\x00\x6d\x01" +
+	"\xa8\x00\xf1\x00\xf0\x00\x1d\x01\xf2\x00\xca\x00\xc7\x00\xc8\x00" +
+	"\x45\x01\xc6\x00\xc9\x00\x48\x01\x49\x01\x47\x01\x0f\x00\x0f\x01" +
+	"\x0e\x01\x2f\x01\x0b\x01\xee\x00\x3c\x00\x5b\x01\x5a\x01\x5c\x01" +
+	"\x5c\x00\xb7\x00\x54\x00\xfc\x00\x31\x00\x67\x01\x73\x01\xb9\x00" +
+	"\x6e\x01\xba\x00\xcc\x00\xbd\x00\x08\x00\xb4\x00\x68\x01\x6a\x01" +
+	"\x69\x01\x06\x00\x1b\x00\x62\x01\xe1\x00\x3b\x01\x37\x01\xf3\x00" +
+	"\x1a\x00\x51\x00\xf5\x00\x83\x00\xf6\x00\x92\x00\x3c\x01\x94\x00" +
+	"\x09\x00\xa0\x00\x58\x01\x4b\x01\x08\x01\x0a\x00\xe9\x00\xe8\x00" +
+	"\xe4\x00\xe7\x00\xe6\x00\xe5\x00\x18\x00\x6b\x01\x45\x00\x42\x00" +
+	"\x44\x00\x43\x00\x19\x00\x93\x00\x95\x00\x0b\x00\x27\x01\x22\x00" +
+	"\xf9\x00\xad\x00\x02\x00\x28\x01\x4a\x01\x70\x01\xf4\x00\x53\x01" +
+	"\x21\x00\x21\x01\x84\x00\x54\x01\x50\x01\x46\x01\x15\x00\x1c\x01" +
+	"\x97\x00\x41\x01\x42\x01\x40\x01\x07\x00\x02\x01\x99\x00\x10\x00" +
+	"\x1e\x01\x3e\x01\x26\x01\x56\x01\x5d\x01\x2d\x01\x2e\x01\x01\x01" +
+	"\x63\x00\xaf\x00\x11\x00\x1f\x01\x3f\x01\xab\x00\xac\x00\x59\x01" +
+	"\x00\x00\xb2\x00\x57\x00\xfe\x00\x12\x00\xa4\x00\x2c\x00\x23\x01" +
+	"\x2e\x00\xd0\x00\xbc\x00\x6f\x01\x50\x00\xfb\x00\x34\x01\xed\x00" +
+	"\xd3\x00\x52\x00\x44\x01\x74\x01\x0d\x00\x7d\x00\x0e\x00\x7f\x00" +
+	"\xd1\x00\x80\x00\x7e\x00\x20\x01\x8f\x00\x90\x00\xc2\x00\x33\x01" +
+	"\x8c\x00\x8e\x00\x91\x00\xc1\x00\x32\x01\x8b\x00\x8d\x00\x17\x00" +
+	"\x35\x01\x40\x00\x3e\x00\x3f\x00\xd4\x00\x27\x00\x2b\x01\x2d\x00" +
+	"\x2b\x00\xe3\x00\x5f\x01\x09\x01\xef\x00\xd2\x00\xa6\x00\x79\x00" +
+	"\x78\x00\x68\x00\x72\x00\xa5\x00\x24\x00\x2c\x01\x6b\x00\x8a\x00" +
+	"\x70\x00\x75\x00\x73\x00\x6f\x00\x9b\x00\x6e\x00\x35\x00\x9f\x00" +
+	"\x67\x00\xb3\x00\x6c\x01\x1d\x00\x1e\x00\x41\x00\x1c\x00\x2f\x00" +
+	"\x81\x00\x11\x01\x18\x01\x28\x00\x34\x00\x04\x01\x04\x00\x86\x00" +
+	"\x66\x01\x43\x01\xa3\x00\xa2\x00\x56\x00\xfd\x00\x9d\x00\x05\x01" +
+	"\x2a\x01\x88\x00\x61\x00\x65\x00\xc5\x00\x06\x01\xdf\x00\xd6\x00" +
+	"\xda\x00\xd9\x00\xd8\x00\xd7\x00\x12\x01\x15\x01\x16\x01\x17\x01" +
+	"\x62\x00\xbf\x00\x4a\x00\x5d\x00\xa1\x00\x3d\x00\x55\x00\xfa\x00" +
+	"\x03\x01\x3a\x01\x85\x00\x82\x00\x10\x01\xe0\x00\x96\x00\x07\x01" +
+	"\xea\x00\x3b\x00\xeb\x00\x01\x00\x13\x00" +
+	// names
+	"read" + // 5000
+	"write" + // 5001
+	"open" + // 5002
+	"close" + // 5003
+	"stat" + // 5004
+	"fstat" + // 5005
+	"lstat" + // 5006
+	"poll" + // 5007
+	"lseek" + // 5008
+	"mmap" + // 5009
+	"mprotect" + // 5010
+	"munmap" + // 5011
+	"brk" + // 5012
+	"rt_sigaction" + // 5013
+	"rt_sigprocmask" + // 5014
+	"ioctl" + // 5015
+	"pread64" + // 5016
+	"pwrite64" + // 5017
+	"readv" + // 5018
+	"writev" + // 5019
+	"access" + // 5020
+	"pipe" + // 5021
+	"_newselect" + // 5022
+	"sched_yield" + // 5023
+	"mremap" + // 5024
+	"msync" + // 5025
+	"mincore" + // 5026
+	"madvise" + // 5027
+	"shmget" + // 5028
+	"shmat" + // 5029
+	"shmctl" + // 5030
+	"dup" + // 5031
+	"dup2" + // 5032
+	"pause" + // 5033
+	"nanosleep" + // 5034
+	"getitimer" + // 5035
+	"setitimer" + // 5036
+	"alarm" + // 5037
+	"getpid" + // 5038
+	"sendfile" + // 5039
+	"socket" + // 5040
+	"connect" + // 5041
+	"accept" + // 5042
+	"sendto" + // 5043
+	"recvfrom" + // 5044
+	"sendmsg" + // 5045
+	"recvmsg" + // 5046
+	"shutdown" + // 5047
+	"bind" + // 5048
+	"listen" + // 5049
+	"getsockname" + // 5050
+	"getpeername" + // 5051
+	"socketpair" + // 5052
+	"setsockopt" + // 5053
+	"getsockopt" + // 5054
+	"clone" + // 5055
+	"fork" + // 5056
+	"execve" + // 5057
+	"exit" + // 5058
+	"wait4" + // 5059
+	"kill" + // 5060
+	"uname" + // 5061
+	"semget" + // 5062
+	"semop" + // 5063
+	"semctl" + // 5064
+	"shmdt" + // 5065
+	"msgget" + // 5066
+	"msgsnd" + // 5067
+	"msgrcv" + // 5068
+	"msgctl" + // 5069
+	"fcntl" + // 5070
+	"flock" + // 5071
+	"fsync" + // 5072
+	"fdatasync" + // 5073
+	"truncate" + // 5074
+	"ftruncate" + // 5075
+	"getdents" + // 5076
+	"getcwd" + // 5077
+	"chdir" + // 5078
+	"fchdir" + // 5079
+	"rename" + // 5080
+	"mkdir" + // 5081
+	"rmdir" + // 5082
+	"creat" + // 5083
+	"link" + // 5084
+	"unlink" + // 5085
+	"symlink" + // 5086
+	"readlink" + // 5087
+	"chmod" + // 5088
+	"fchmod" + // 5089
+	"chown" + // 5090
+	"fchown" + // 5091
+	"lchown" + // 5092
+	"umask" + // 5093
+	"gettimeofday" + // 5094
+	"getrlimit" + // 5095
+	"getrusage" + // 5096
+	"sysinfo" + // 5097
+	"times" + // 5098
+	"ptrace" + // 5099
+	"getuid" + // 5100
+	"syslog" + // 5101
+	"getgid" + // 5102
+	"setuid" + // 5103
+	"setgid" + // 5104
+	"geteuid" + // 5105
+	"getegid" + // 5106
+	"setpgid" + // 5107
+	"getppid" + // 5108
+	"getpgrp" + // 5109
+	"setsid" + // 5110
+	"setreuid" + // 5111
+	"setregid" + // 5112
+	"getgroups" + // 5113
+	"setgroups" + // 5114
+	"setresuid" + // 5115
+	"getresuid" + // 5116
+	"setresgid" + // 5117
+	"getresgid" + // 5118
+	"getpgid" + // 5119
+	"setfsuid" + // 5120
+	"setfsgid" + // 5121
+	"getsid" + // 5122
+	"capget" + // 5123
+	"capset" + // 5124
+	"rt_sigpending" + // 5125
+	"rt_sigtimedwait" + // 5126
+	"rt_sigqueueinfo" + // 5127
+	"rt_sigsuspend" + // 5128
+	"sigaltstack" + // 5129
+	"utime" + // 5130
+	"mknod" + // 5131
+	"personality" + // 5132
+	"ustat" + // 5133
+	"statfs" + // 5134
+	"fstatfs" + // 5135
+	"sysfs" + // 5136
+	"getpriority" + // 5137
+	"setpriority" + // 5138
+	"sched_setparam" + // 5139
+	"sched_getparam" + // 5140
+	"sched_setscheduler" + // 5141
+	"sched_getscheduler" + // 5142
+	"sched_get_priority_max" + // 5143
+	"sched_get_priority_min" + // 5144
+	"sched_rr_get_interval" + // 5145
+	"mlock" + // 5146
+	"munlock" + // 5147
+	"mlockall" + // 5148
+	"munlockall" + // 5149
+	"vhangup" + // 5150
+	"pivot_root" + // 5151
+	"_sysctl" + // 5152
+	"prctl" + // 5153
+	"adjtimex" + // 5154
+	"setrlimit" + // 5155
+	"chroot" + // 5156
+	"sync" + // 5157
+	"acct" + // 5158
+	"settimeofday" + // 5159
+	"mount" + // 5160
+	"umount2" + // 5161
+	"swapon" + // 5162
+	"swapoff" + // 5163
+	"reboot" + // 5164
+	"sethostname" + // 5165
+	"setdomainname" + // 5166
+	"create_module" + // 5167
+	"init_module" + // 5168
+	"delete_module" + // 5169
+	"get_kernel_syms" + // 5170
+	"query_module" + // 5171
+	"quotactl" + // 5172
+	"nfsservctl" + // 5173
+	"getpmsg" + // 5174
+	"putpmsg" + // 5175
+	"afs_syscall" + // 5176
+	"gettid" + // 5178
+	"readahead" + // 5179
+	"setxattr" + // 5180
+	"lsetxattr" + // 5181
+	"fsetxattr" + // 5182
+	"getxattr" + // 5183
+	"lgetxattr" + // 5184
+	"fgetxattr" + // 5185
+	"listxattr" + // 5186
+	"llistxattr" + // 5187
+	"flistxattr" + // 5188
+	"removexattr" + // 5189
+	"lremovexattr" + // 5190
+	"fremovexattr" + // 5191
+	"tkill" + // 5192
+	"futex" + // 5194
+	"sched_setaffinity" + // 5195
+	"sched_getaffinity" + // 5196
+	"cacheflush" + // 5197
+	"cachectl" + // 5198
+	"sysmips" + // 5199
+	"io_setup" + // 5200
+	"io_destroy" + // 5201
+	"io_getevents" + // 5202
+	"io_submit" + // 5203
+	"io_cancel" + // 5204
+	"exit_group" + // 5205
+	"lookup_dcookie" + // 5206
+	"epoll_create" + // 5207
+	"epoll_ctl" + // 5208
+	"epoll_wait" + // 5209
+	"remap_file_pages" + // 5210
+	"rt_sigreturn" + // 5211
+	"set_tid_address" + // 5212
+	"restart_syscall" + // 5213
+	"semtimedop" + // 5214
+	"fadvise64" + // 5215
+	"timer_create" + // 5216
+	"timer_settime" + // 5217
+	"timer_gettime" + // 5218
+	"timer_getoverrun" + // 5219
+	"timer_delete" + // 5220
+	"clock_settime" + // 5221
+	"clock_gettime" + // 5222
+	"clock_getres" + // 5223
+	"clock_nanosleep" + // 5224
+	"tgkill" + // 5225
+	"utimes" + // 5226
+	"mbind" + // 5227
+	"get_mempolicy" + // 5228
+	"set_mempolicy" + // 5229
+	"mq_open" + // 5230
+	"mq_unlink" + // 5231
+	"mq_timedsend" + // 5232
+	"mq_timedreceive" + // 5233
+	"mq_notify" + // 5234
+	"mq_getsetattr" + // 5235
+	"vserver" + // 5236
+	"waitid" + // 5237
+	"add_key" + // 5239
+	"request_key" + // 5240
+	"keyctl" + // 5241
+	"set_thread_area" + // 5242
+	"inotify_init" + // 5243
+	"inotify_add_watch" + // 5244
+	"inotify_rm_watch" + // 5245
+	"migrate_pages" + // 5246
+	"openat" + // 5247
+	"mkdirat" + // 5248
+	"mknodat" + // 5249
+	"fchownat" + // 5250
+	"futimesat" + // 5251
+	"newfstatat" + // 5252
+	"unlinkat" + // 5253
+	"renameat" + // 5254
+	"linkat" + // 5255
+	"symlinkat" + // 5256
+	"readlinkat" + // 5257
+	"fchmodat" + // 5258
+	"faccessat" + // 5259
+	"pselect6" + // 5260
+	"ppoll" + // 5261
+	"unshare" + // 5262
+	"splice" + // 5263
+	"sync_file_range" + // 5264
+	"tee" + // 5265
+	"vmsplice" + // 5266
+	"move_pages" + // 5267
+	"set_robust_list" + // 5268
+	"get_robust_list" + // 5269
+	"kexec_load" + // 5270
+	"getcpu" + // 5271
+	"epoll_pwait" + // 5272
+	"ioprio_set" + // 5273
+	"ioprio_get" + // 5274
+	"utimensat" + // 5275
+	"signalfd" + // 5276
+	"timerfd" + // 5277
+	"eventfd" + // 5278
+	"fallocate" + // 5279
+	"timerfd_create" + // 5280
+	"timerfd_gettime" + // 5281
+	"timerfd_settime" + // 5282
+	"signalfd4" + // 5283
+	"eventfd2" + // 5284
+	"epoll_create1" + // 5285
+	"dup3" + // 5286
+	"pipe2" + // 5287
+	"inotify_init1" + // 5288
+	"preadv" + // 5289
+	"pwritev" + // 5290
+	"rt_tgsigqueueinfo" + // 5291
+	"perf_event_open" + // 5292
+	"accept4" + // 5293
+	"recvmmsg" + // 5294
+	"fanotify_init" + // 5295
+	"fanotify_mark" + // 5296
+	"prlimit64" + // 5297
+	"name_to_handle_at" + // 5298
+	"open_by_handle_at" + // 5299
+	"clock_adjtime" + // 5300
+	"syncfs" + // 5301
+	"sendmmsg" + // 5302
+	"setns" + // 5303
+	"process_vm_readv" + // 5304
+	"process_vm_writev" + // 5305
+	"kcmp" + // 5306
+	"finit_module" + // 5307
+	"getdents64" + // 5308
+	"sched_setattr" + // 5309
+	"sched_getattr" + // 5310
+	"renameat2" + // 5311
+	"seccomp" + // 5312
+	"getrandom" + // 5313
+	"memfd_create" + // 5314
+	"bpf" + // 5315
+	"execveat" + // 5316
+	"userfaultfd" + // 5317
+	"membarrier" + // 5318
+	"mlock2" + // 5319
+	"copy_file_range" + // 5320
+	"preadv2" + // 5321
+	"pwritev2" + // 5322
+	"pkey_mprotect" + // 5323
+	"pkey_alloc" + // 5324
+	"pkey_free" + // 5325
+	"statx" + // 5326
+	"rseq" + // 5327
+	"io_pgetevents" + // 5328
+	"pidfd_send_signal" + // 5424
+	"io_uring_setup" + // 5425
+	"io_uring_enter" + // 5426
+	"io_uring_register" + // 5427
+	"open_tree" + // 5428
+	"move_mount" + // 5429
+	"fsopen" + // 5430
+	"fsconfig" + // 5431
+	"fsmount" + // 5432
+	"fspick" + // 5433
+	"pidfd_open" + // 5434
+	"clone3" + // 5435
+	"close_range" + // 5436
+	"openat2" + // 5437
+	"pidfd_getfd" + // 5438
+	"faccessat2" + // 5439
+	"process_madvise" + // 5440
+	"epoll_pwait2" + // 5441
+	"mount_setattr" + // 5442
+	"quotactl_fd" + // 5443
+	"landlock_create_ruleset" + // 5444
+	"landlock_add_rule" + // 5445
+	"landlock_restrict_self" + // 5446
+	"process_mrelease" + // 5448
+	"futex_waitv" + // 5449
+	"set_mempolicy_home_node" + // 5450
+	"cachestat" + // 5451
+	"fchmodat2" + // 5452
+	"map_shadow_stack" + // 5453
+	"futex_wake" + // 5454
+	"futex_wait" + // 5455
+	"futex_requeue" + // 5456
+	"statmount" + // 5457
+	"listmount" + // 5458
+	"lsm_get_self_attr" + // 5459
+	"lsm_set_self_attr" + // 5460
+	"lsm_list_modules" + // 5461
+	"mseal" + // 5462
+	"setxattrat" + // 5463
+	"getxattrat" + // 5464
+	"listxattrat" + // 5465
+	"removexattrat" + // 5466
+	"open_tree_attr" + // 5467
+	"file_getattr" + // 5468
+	"file_setattr" + // 5469
+	"listns" + // 5470
+	"rseq_slice_yield" // 5471
 
-// sys_mips64n32 lists the 397 syscalls of mips64n32 and mipsel64n32 by number.
-var sys_mips64n32 = []Syscall{
-	{"read", 6000},
-	{"write", 6001},
-	{"open", 6002},
-	{"close", 6003},
-	{"stat", 6004},
-	{"fstat", 6005},
-	{"lstat", 6006},
-	{"poll", 6007},
-	{"lseek", 6008},
-	{"mmap", 6009},
-	{"mprotect", 6010},
-	{"munmap", 6011},
-	{"brk", 6012},
-	{"rt_sigaction", 6013},
-	{"rt_sigprocmask", 6014},
-	{"ioctl", 6015},
-	{"pread64", 6016},
-	{"pwrite64", 6017},
-	{"readv", 6018},
-	{"writev", 6019},
-	{"access", 6020},
-	{"pipe", 6021},
-	{"_newselect", 6022},
-	{"sched_yield", 6023},
-	{"mremap", 6024},
-	{"msync", 6025},
-	{"mincore", 6026},
-	{"madvise", 6027},
-	{"shmget", 6028},
-	{"shmat", 6029},
-	{"shmctl", 6030},
-	{"dup", 6031},
-	{"dup2", 6032},
-	{"pause", 6033},
-	{"nanosleep", 6034},
-	{"getitimer", 6035},
-	{"setitimer", 6036},
-	{"alarm", 6037},
-	{"getpid", 6038},
-	{"sendfile", 6039},
-	{"socket", 6040},
-	{"connect", 6041},
-	{"accept", 6042},
-	{"sendto", 6043},
-	{"recvfrom", 6044},
-	{"sendmsg", 6045},
-	{"recvmsg", 6046},
-	{"shutdown", 6047},
-	{"bind", 6048},
-	{"listen", 6049},
-	{"getsockname", 6050},
-	{"getpeername", 6051},
-	{"socketpair", 6052},
-	{"setsockopt", 6053},
-	{"getsockopt", 6054},
-	{"clone", 6055},
-	{"fork", 6056},
-	{"execve", 6057},
-	{"exit", 6058},
-	{"wait4", 6059},
-	{"kill", 6060},
-	{"uname", 6061},
-	{"semget", 6062},
-	{"semop", 6063},
-	{"semctl", 6064},
-	{"shmdt", 6065},
-	{"msgget", 6066},
-	{"msgsnd", 6067},
-	{"msgrcv", 6068},
-	{"msgctl", 6069},
-	{"fcntl", 6070},
-	{"flock", 6071},
-	{"fsync", 6072},
-	{"fdatasync", 6073},
-	{"truncate", 6074},
-	{"ftruncate", 6075},
-	{"getdents", 6076},
-	{"getcwd", 6077},
-	{"chdir", 6078},
-	{"fchdir", 6079},
-	{"rename", 6080},
-	{"mkdir", 6081},
-	{"rmdir", 6082},
-	{"creat", 6083},
-	{"link", 6084},
-	{"unlink", 6085},
-	{"symlink", 6086},
-	{"readlink", 6087},
-	{"chmod", 6088},
-	{"fchmod", 6089},
-	{"chown", 6090},
-	{"fchown", 6091},
-	{"lchown", 6092},
-	{"umask", 6093},
-	{"gettimeofday", 6094},
-	{"getrlimit", 6095},
-	{"getrusage", 6096},
-	{"sysinfo", 6097},
-	{"times", 6098},
-	{"ptrace", 6099},
-	{"getuid", 6100},
-	{"syslog", 6101},
-	{"getgid", 6102},
-	{"setuid", 6103},
-	{"setgid", 6104},
-	{"geteuid", 6105},
-	{"getegid", 6106},
-	{"setpgid", 6107},
-	{"getppid", 6108},
-	{"getpgrp", 6109},
-	{"setsid", 6110},
-	{"setreuid", 6111},
-	{"setregid", 6112},
-	{"getgroups", 6113},
-	{"setgroups", 6114},
-	{"setresuid", 6115},
-	{"getresuid", 6116},
-	{"setresgid", 6117},
-	{"getresgid", 6118},
-	{"getpgid", 6119},
-	{"setfsuid", 6120},
-	{"setfsgid", 6121},
-	{"getsid", 6122},
-	{"capget", 6123},
-	{"capset", 6124},
-	{"rt_sigpending", 6125},
-	{"rt_sigtimedwait", 6126},
-	{"rt_sigqueueinfo", 6127},
-	{"rt_sigsuspend", 6128},
-	{"sigaltstack", 6129},
-	{"utime", 6130},
-	{"mknod", 6131},
-	{"personality", 6132},
-	{"ustat", 6133},
-	{"statfs", 6134},
-	{"fstatfs", 6135},
-	{"sysfs", 6136},
-	{"getpriority", 6137},
-	{"setpriority", 6138},
-	{"sched_setparam", 6139},
-	{"sched_getparam", 6140},
-	{"sched_setscheduler", 6141},
-	{"sched_getscheduler", 6142},
-	{"sched_get_priority_max", 6143},
-	{"sched_get_priority_min", 6144},
-	{"sched_rr_get_interval", 6145},
-	{"mlock", 6146},
-	{"munlock", 6147},
-	{"mlockall", 6148},
-	{"munlockall", 6149},
-	{"vhangup", 6150},
-	{"pivot_root", 6151},
-	{"_sysctl", 6152},
-	{"prctl", 6153},
-	{"adjtimex", 6154},
-	{"setrlimit", 6155},
-	{"chroot", 6156},
-	{"sync", 6157},
-	{"acct", 6158},
-	{"settimeofday", 6159},
-	{"mount", 6160},
-	{"umount2", 6161},
-	{"swapon", 6162},
-	{"swapoff", 6163},
-	{"reboot", 6164},
-	{"sethostname", 6165},
-	{"setdomainname", 6166},
-	{"create_module", 6167},
-	{"init_module", 6168},
-	{"delete_module", 6169},
-	{"get_kernel_syms", 6170},
-	{"query_module", 6171},
-	{"quotactl", 6172},
-	{"nfsservctl", 6173},
-	{"getpmsg", 6174},
-	{"putpmsg", 6175},
-	{"afs_syscall", 6176},
-	{"gettid", 6178},
-	{"readahead", 6179},
-	{"setxattr", 6180},
-	{"lsetxattr", 6181},
-	{"fsetxattr", 6182},
-	{"getxattr", 6183},
-	{"lgetxattr", 6184},
-	{"fgetxattr", 6185},
-	{"listxattr", 6186},
-	{"llistxattr", 6187},
-	{"flistxattr", 6188},
-	{"removexattr", 6189},
-	{"lremovexattr", 6190},
-	{"fremovexattr", 6191},
-	{"tkill", 6192},
-	{"futex", 6194},
-	{"sched_setaffinity", 6195},
-	{"sched_getaffinity", 6196},
-	{"cacheflush", 6197},
-	{"cachectl", 6198},
-	{"sysmips", 6199},
-	{"io_setup", 6200},
-	{"io_destroy", 6201},
-	{"io_getevents", 6202},
-	{"io_submit", 6203},
-	{"io_cancel", 6204},
-	{"exit_group", 6205},
-	{"lookup_dcookie", 6206},
-	{"epoll_create", 6207},
-	{"epoll_ctl", 6208},
-	{"epoll_wait", 6209},
-	{"remap_file_pages", 6210},
-	{"rt_sigreturn", 6211},
-	{"fcntl64", 6212},
-	{"set_tid_address", 6213},
-	{"restart_syscall", 6214},
-	{"semtimedop", 6215},
-	{"fadvise64", 6216},
-	{"statfs64", 6217},
-	{"fstatfs64", 6218},
-	{"sendfile64", 6219},
-	{"timer_create", 6220},
-	{"timer_settime", 6221},
-	{"timer_gettime", 6222},
-	{"timer_getoverrun", 6223},
-	{"timer_delete", 6224},
-	{"clock_settime", 6225},
-	{"clock_gettime", 6226},
-	{"clock_getres", 6227},
-	{"clock_nanosleep", 6228},
-	{"tgkill", 6229},
-	{"utimes", 6230},
-	{"mbind", 6231},
-	{"get_mempolicy", 6232},
-	{"set_mempolicy", 6233},
-	{"mq_open", 6234},
-	{"mq_unlink", 6235},
-	{"mq_timedsend", 6236},
-	{"mq_timedreceive", 6237},
-	{"mq_notify", 6238},
-	{"mq_getsetattr", 6239},
-	{"vserver", 6240},
-	{"waitid", 6241},
-	{"add_key", 6243},
-	{"request_key", 6244},
-	{"keyctl", 6245},
-	{"set_thread_area", 6246},
-	{"inotify_init", 6247},
-	{"inotify_add_watch", 6248},
-	{"inotify_rm_watch", 6249},
-	{"migrate_pages", 6250},
-	{"openat", 6251},
-	{"mkdirat", 6252},
-	{"mknodat", 6253},
-	{"fchownat", 6254},
-	{"futimesat", 6255},
-	{"newfstatat", 6256},
-	{"unlinkat", 6257},
-	{"renameat", 6258},
-	{"linkat", 6259},
-	{"symlinkat", 6260},
-	{"readlinkat", 6261},
-	{"fchmodat", 6262},
-	{"faccessat", 6263},
-	{"pselect6", 6264},
-	{"ppoll", 6265},
-	{"unshare", 6266},
-	{"splice", 6267},
-	{"sync_file_range", 6268},
-	{"tee", 6269},
-	{"vmsplice", 6270},
-	{"move_pages", 6271},
-	{"set_robust_list", 6272},
-	{"get_robust_list", 6273},
-	{"kexec_load", 6274},
-	{"getcpu", 6275},
-	{"epoll_pwait", 6276},
-	{"ioprio_set", 6277},
-	{"ioprio_get", 6278},
-	{"utimensat", 6279},
-	{"signalfd", 6280},
-	{"timerfd", 6281},
-	{"eventfd", 6282},
-	{"fallocate", 6283},
-	{"timerfd_create", 6284},
-	{"timerfd_gettime", 6285},
-	{"timerfd_settime", 6286},
-	{"signalfd4", 6287},
-	{"eventfd2", 6288},
-	{"epoll_create1", 6289},
-	{"dup3", 6290},
-	{"pipe2", 6291},
-	{"inotify_init1", 6292},
-	{"preadv", 6293},
-	{"pwritev", 6294},
-	{"rt_tgsigqueueinfo", 6295},
-	{"perf_event_open", 6296},
-	{"accept4", 6297},
-	{"recvmmsg", 6298},
-	{"getdents64", 6299},
-	{"fanotify_init", 6300},
-	{"fanotify_mark", 6301},
-	{"prlimit64", 6302},
-	{"name_to_handle_at", 6303},
-	{"open_by_handle_at", 6304},
-	{"clock_adjtime", 6305},
-	{"syncfs", 6306},
-	{"sendmmsg", 6307},
-	{"setns", 6308},
-	{"process_vm_readv", 6309},
-	{"process_vm_writev", 6310},
-	{"kcmp", 6311},
-	{"finit_module", 6312},
-	{"sched_setattr", 6313},
-	{"sched_getattr", 6314},
-	{"renameat2", 6315},
-	{"seccomp", 6316},
-	{"getrandom", 6317},
-	{"memfd_create", 6318},
-	{"bpf", 6319},
-	{"execveat", 6320},
-	{"userfaultfd", 6321},
-	{"membarrier", 6322},
-	{"mlock2", 6323},
-	{"copy_file_range", 6324},
-	{"preadv2", 6325},
-	{"pwritev2", 6326},
-	{"pkey_mprotect", 6327},
-	{"pkey_alloc", 6328},
-	{"pkey_free", 6329},
-	{"statx", 6330},
-	{"rseq", 6331},
-	{"io_pgetevents", 6332},
-	{"clock_gettime64", 6403},
-	{"clock_settime64", 6404},
-	{"clock_adjtime64", 6405},
-	{"clock_getres_time64", 6406},
-	{"clock_nanosleep_time64", 6407},
-	{"timer_gettime64", 6408},
-	{"timer_settime64", 6409},
-	{"timerfd_gettime64", 6410},
-	{"timerfd_settime64", 6411},
-	{"utimensat_time64", 6412},
-	{"pselect6_time64", 6413},
-	{"ppoll_time64", 6414},
-	{"io_pgetevents_time64", 6416},
-	{"recvmmsg_time64", 6417},
-	{"mq_timedsend_time64", 6418},
-	{"mq_timedreceive_time64", 6419},
-	{"semtimedop_time64", 6420},
-	{"rt_sigtimedwait_time64", 6421},
-	{"futex_time64", 6422},
-	{"sched_rr_get_interval_time64", 6423},
-	{"pidfd_send_signal", 6424},
-	{"io_uring_setup", 6425},
-	{"io_uring_enter", 6426},
-	{"io_uring_register", 6427},
-	{"open_tree", 6428},
-	{"move_mount", 6429},
-	{"fsopen", 6430},
-	{"fsconfig", 6431},
-	{"fsmount", 6432},
-	{"fspick", 6433},
-	{"pidfd_open", 6434},
-	{"clone3", 6435},
-	{"close_range", 6436},
-	{"openat2", 6437},
-	{"pidfd_getfd", 6438},
-	{"faccessat2", 6439},
-	{"process_madvise", 6440},
-	{"epoll_pwait2", 6441},
-	{"mount_setattr", 6442},
-	{"quotactl_fd", 6443},
-	{"landlock_create_ruleset", 6444},
-	{"landlock_add_rule", 6445},
-	{"landlock_restrict_self", 6446},
-	{"process_mrelease", 6448},
-	{"futex_waitv", 6449},
-	{"set_mempolicy_home_node", 6450},
-	{"cachestat", 6451},
-	{"fchmodat2", 6452},
-	{"map_shadow_stack", 6453},
-	{"futex_wake", 6454},
-	{"futex_wait", 6455},
-	{"futex_requeue", 6456},
-	{"statmount", 6457},
-	{"listmount", 6458},
-	{"lsm_get_self_attr", 6459},
-	{"lsm_set_self_attr", 6460},
-	{"lsm_list_modules", 6461},
-	{"mseal", 6462},
-	{"setxattrat", 6463},
-	{"getxattrat", 6464},
-	{"listxattrat", 6465},
-	{"removexattrat", 6466},
-	{"open_tree_attr", 6467},
-	{"file_getattr", 6468},
-	{"file_setattr", 6469},
-	{"listns", 6470},
-	{"rseq_slice_yield", 6471},
-}
+// sys_mips64n32 holds the 397 syscalls of mips64n32 and mipsel64n32 by number, packed as sysTable describes.
+const sys_mips64n32 sysTable = "\x8d\x01" + // count
+	// numbers
+	"\x70\x17\x00\x00\x71\x17\x00\x00\x72\x17\x00\x00\x73\x17\x00\x00" +
+	"\x74\x17\x00\x00\x75\x17\x00\x00\x76\x17\x00\x00\x77\x17\x00\x00" +
+	"\x78\x17\x00\x00\x79\x17\x00\x00\x7a\x17\x00\x00\x7b\x17\x00\x00" +
+	"\x7c\x17\x00\x00\x7d\x17\x00\x00\x7e\x17\x00\x00\x7f\x17\x00\x00" +
+	"\x80\x17\x00\x00\x81\x17\x00\x00\x82\x17\x00\x00\x83\x17\x00\x00" +
+	"\x84\x17\x00\x00\x85\x17\x00\x00\x86\x17\x00\x00\x87\x17\x00\x00" +
+	"\x88\x17\x00\x00\x89\x17\x00\x00\x8a\x17\x00\x00\x8b\x17\x00\x00" +
+	"\x8c\x17\x00\x00\x8d\x17\x00\x00\x8e\x17\x00\x00\x8f\x17\x00\x00" +
+	"\x90\x17\x00\x00\x91\x17\x00\x00\x92\x17\x00\x00\x93\x17\x00\x00" +
+	"\x94\x17\x00\x00\x95\x17\x00\x00\x96\x17\x00\x00\x97\x17\x00\x00" +
+	"\x98\x17\x00\x00\x99\x17\x00\x00\x9a\x17\x00\x00\x9b\x17\x00\x00" +
+	"\x9c\x17\x00\x00\x9d\x17\x00\x00\x9e\x17\x00\x00\x9f\x17\x00\x00" +
+	"\xa0\x17\x00\x00\xa1\x17\x00\x00\xa2\x17\x00\x00\xa3\x17\x00\x00" +
+	"\xa4\x17\x00\x00\xa5\x17\x00\x00\xa6\x17\x00\x00\xa7\x17\x00\x00" +
+	"\xa8\x17\x00\x00\xa9\x17\x00\x00\xaa\x17\x00\x00\xab\x17\x00\x00" +
+	"\xac\x17\x00\x00\xad\x17\x00\x00\xae\x17\x00\x00\xaf\x17\x00\x00" +
+	"\xb0\x17\x00\x00\xb1\x17\x00\x00\xb2\x17\x00\x00\xb3\x17\x00\x00" +
+	"\xb4\x17\x00\x00\xb5\x17\x00\x00\xb6\x17\x00\x00\xb7\x17\x00\x00" +
+	"\xb8\x17\x00\x00\xb9\x17\x00\x00\xba\x17\x00\x00\xbb\x17\x00\x00" +
+	"\xbc\x17\x00\x00\xbd\x17\x00\x00\xbe\x17\x00\x00\xbf\x17\x00\x00" +
+	"\xc0\x17\x00\x00\xc1\x17\x00\x00\xc2\x17\x00\x00\xc3\x17\x00\x00" +
+	"\xc4\x17\x00\x00\xc5\x17\x00\x00\xc6\x17\x00\x00\xc7\x17\x00\x00" +
+	"\xc8\x17\x00\x00\xc9\x17\x00\x00\xca\x17\x00\x00\xcb\x17\x00\x00" +
+	"\xcc\x17\x00\x00\xcd\x17\x00\x00\xce\x17\x00\x00\xcf\x17\x00\x00" +
+	"\xd0\x17\x00\x00\xd1\x17\x00\x00\xd2\x17\x00\x00\xd3\x17\x00\x00" +
+	"\xd4\x17\x00\x00\xd5\x17\x00\x00\xd6\x17\x00\x00\xd7\x17\x00\x00" +
+	"\xd8\x17\x00\x00\xd9\x17\x00\x00\xda\x17\x00\x00\xdb\x17\x00\x00" +
+	"\xdc\x17\x00\x00\xdd\x17\x00\x00\xde\x17\x00\x00\xdf\x17\x00\x00" +
+	"\xe0\x17\x00\x00\xe1\x17\x00\x00\xe2\x17\x00\x00\xe3\x17\x00\x00" +
+	"\xe4\x17\x00\x00\xe5\x17\x00\x00\xe6\x17\x00\x00\xe7\x17\x00\x00" +
+	"\xe8\x17\x00\x00\xe9\x17\x00\x00\xea\x17\x00\x00\xeb\x17\x00\x00" +
+	"\xec\x17\x00\x00\xed\x17\x00\x00\xee\x17\x00\x00\xef\x17\x00\x00" +
+	"\xf0\x17\x00\x00\xf1\x17\x00\x00\xf2\x17\x00\x00\xf3\x17\x00\x00" +
+	"\xf4\x17\x00\x00\xf5\x17\x00\x00\xf6\x17\x00\x00\xf7\x17\x00\x00" +
+	"\xf8\x17\x00\x00\xf9\x17\x00\x00\xfa\x17\x00\x00\xfb\x17\x00\x00" +
+	"\xfc\x17\x00\x00\xfd\x17\x00\x00\xfe\x17\x00\x00\xff\x17\x00\x00" +
+	"\x00\x18\x00\x00\x01\x18\x00\x00\x02\x18\x00\x00\x03\x18\x00\x00" +
+	"\x04\x18\x00\x00\x05\x18\x00\x00\x06\x18\x00\x00\x07\x18\x00\x00" +
+	"\x08\x18\x00\x00\x09\x18\x00\x00\x0a\x18\x00\x00\x0b\x18\x00\x00" +
+	"\x0c\x18\x00\x00\x0d\x18\x00\x00\x0e\x18\x00\x00\x0f\x18\x00\x00" +
+	"\x10\x18\x00\x00\x11\x18\x00\x00\x12\x18\x00\x00\x13\x18\x00\x00" +
+	"\x14\x18\x00\x00\x15\x18\x00\x00\x16\x18\x00\x00\x17\x18\x00\x00" +
+	"\x18\x18\x00\x00\x19\x18\x00\x00\x1a\x18\x00\x00\x1b\x18\x00\x00" +
+	"\x1c\x18\x00\x00\x1d\x18\x00\x00\x1e\x18\x00\x00\x1f\x18\x00\x00" +
+	"\x20\x18\x00\x00\x22\x18\x00\x00\x23\x18\x00\x00\x24\x18\x00\x00" +
+	"\x25\x18\x00\x00\x26\x18\x00\x00\x27\x18\x00\x00\x28\x18\x00\x00" +
+	"\x29\x18\x00\x00\x2a\x18\x00\x00\x2b\x18\x00\x00\x2c\x18\x00\x00" +
+	"\x2d\x18\x00\x00\x2e\x18\x00\x00\x2f\x18\x00\x00\x30\x18\x00\x00" +
+	"\x32\x18\x00\x00\x33\x18\x00\x00\x34\x18\x00\x00\x35\x18\x00\x00" +
+	"\x36\x18\x00\x00\x37\x18\x00\x00\x38\x18\x00\x00\x39\x18\x00\x00" +
+	"\x3a\x18\x00\x00\x3b\x18\x00\x00\x3c\x18\x00\x00\x3d\x18\x00\x00" +
+	"\x3e\x18\x00\x00\x3f\x18\x00\x00\x40\x18\x00\x00\x41\x18\x00\x00" +
+	"\x42\x18\x00\x00\x43\x18\x00\x00\x44\x18\x00\x00\x45\x18\x00\x00" +
+	"\x46\x18\x00\x00\x47\x18\x00\x00\x48\x18\x00\x00\x49\x18\x00\x00" +
+	"\x4a\x18\x00\x00\x4b\x18\x00\x00\x4c\x18\x00\x00\x4d\x18\x00\x00" +
+	"\x4e\x18\x00\x00\x4f\x18\x00\x00\x50\x18\x00\x00\x51\x18\x00\x00" +
+	"\x52\x18\x00\x00\x53\x18\x00\x00\x54\x18\x00\x00\x55\x18\x00\x00" +
+	"\x56\x18\x00\x00\x57\x18\x00\x00\x58\x18\x00\x00\x59\x18\x00\x00" +
+	"\x5a\x18\x00\x00\x5b\x18\x00\x00\x5c\x18\x00\x00\x5d\x18\x00\x00" +
+	"\x5e\x18\x00\x00\x5f\x18\x00\x00\x60\x18\x00\x00\x61\x18\x00\x00" +
+	"\x63\x18\x00\x00\x64\x18\x00\x00\x65\x18\x00\x00\x66\x18\x00\x00" +
+	"\x67\x18\x00\x00\x68\x18\x00\x00\x69\x18\x00\x00\x6a\x18\x00\x00" +
+	"\x6b\x18\x00\x00\x6c\x18\x00\x00\x6d\x18\x00\x00\x6e\x18\x00\x00" +
+	"\x6f\x18\x00\x00\x70\x18\x00\x00\x71\x18\x00\x00\x72\x18\x00\x00" +
+	"\x73\x18\x00\x00\x74\x18\x00\x00\x75\x18\x00\x00\x76\x18\x00\x00" +
+	"\x77\x18\x00\x00\x78\x18\x00\x00\x79\x18\x00\x00\x7a\x18\x00\x00" +
+	"\x7b\x18\x00\x00\x7c\x18\x00\x00\x7d\x18\x00\x00\x7e\x18\x00\x00" +
+	"\x7f\x18\x00\x00\x80\x18\x00\x00\x81\x18\x00\x00\x82\x18\x00\x00" +
+	"\x83\x18\x00\x00\x84\x18\x00\x00\x85\x18\x00\x00\x86\x18\x00\x00" +
+	"\x87\x18\x00\x00\x88\x18\x00\x00\x89\x18\x00\x00\x8a\x18\x00\x00" +
+	"\x8b\x18\x00\x00\x8c\x18\x00\x00\x8d\x18\x00\x00\x8e\x18\x00\x00" +
+	"\x8f\x18\x00\x00\x90\x18\x00\x00\x91\x18\x00\x00\x92\x18\x00\x00" +
+	"\x93\x18\x00\x00\x94\x18\x00\x00\x95\x18\x00\x00\x96\x18\x00\x00" +
+	"\x97\x18\x00\x00\x98\x18\x00\x00\x99\x18\x00\x00\x9a\x18\x00\x00" +
+	"\x9b\x18\x00\x00\x9c\x18\x00\x00\x9d\x18\x00\x00\x9e\x18\x00\x00" +
+	"\x9f\x18\x00\x00\xa0\x18\x00\x00\xa1\x18\x00\x00\xa2\x18\x00\x00" +
+	"\xa3\x18\x00\x00\xa4\x18\x00\x00\xa5\x18\x00\x00\xa6\x18\x00\x00" +
+	"\xa7\x18\x00\x00\xa8\x18\x00\x00\xa9\x18\x00\x00\xaa\x18\x00\x00" +
+	"\xab\x18\x00\x00\xac\x18\x00\x00\xad\x18\x00\x00\xae\x18\x00\x00" +
+	"\xaf\x18\x00\x00\xb0\x18\x00\x00\xb1\x18\x00\x00\xb2\x18\x00\x00" +
+	"\xb3\x18\x00\x00\xb4\x18\x00\x00\xb5\x18\x00\x00\xb6\x18\x00\x00" +
+	"\xb7\x18\x00\x00\xb8\x18\x00\x00\xb9\x18\x00\x00\xba\x18\x00\x00" +
+	"\xbb\x18\x00\x00\xbc\x18\x00\x00\x03\x19\x00\x00\x04\x19\x00\x00" +
+	"\x05\x19\x00\x00\x06\x19\x00\x00\x07\x19\x00\x00\x08\x19\x00\x00" +
+	"\x09\x19\x00\x00\x0a\x19\x00\x00\x0b\x19\x00\x00\x0c\x19\x00\x00" +
+	"\x0d\x19\x00\x00\x0e\x19\x00\x00\x10\x19\x00\x00\x11\x19\x00\x00" +
+	"\x12\x19\x00\x00\x13\x19\x00\x00\x14\x19\x00\x00\x15\x19\x00\x00" +
+	"\x16\x19\x00\x00\x17\x19\x00\x00\x18\x19\x00\x00\x19\x19\x00\x00" +
+	"\x1a\x19\x00\x00\x1b\x19\x00\x00\x1c\x19\x00\x00\x1d\x19\x00\x00" +
+	"\x1e\x19\x00\x00\x1f\x19\x00\x00\x20\x19\x00\x00\x21\x19\x00\x00" +
+	"\x22\x19\x00\x00\x23\x19\x00\x00\x24\x19\x00\x00\x25\x19\x00\x00" +
+	"\x26\x19\x00\x00\x27\x19\x00\x00\x28\x19\x00\x00\x29\x19\x00\x00" +
+	"\x2a\x19\x00\x00\x2b\x19\x00\x00\x2c\x19\x00\x00\x2d\x19\x00\x00" +
+	"\x2e\x19\x00\x00\x30\x19\x00\x00\x31\x19\x00\x00\x32\x19\x00\x00" +
+	"\x33\x19\x00\x00\x34\x19\x00\x00\x35\x19\x00\x00\x36\x19\x00\x00" +
+	"\x37\x19\x00\x00\x38\x19\x00\x00\x39\x19\x00\x00\x3a\x19\x00\x00" +
+	"\x3b\x19\x00\x00\x3c\x19\x00\x00\x3d\x19\x00\x00\x3e\x19\x00\x00" +
+	"\x3f\x19\x00\x00\x40\x19\x00\x00\x41\x19\x00\x00\x42\x19\x00\x00" +
+	"\x43\x19\x00\x00\x44\x19\x00\x00\x45\x19\x00\x00\x46\x19\x00\x00" +
+	"\x47\x19\x00\x00" +
+	// ends of the names
+	"\x04\x00\x09\x00\x0d\x00\x12\x00\x16\x00\x1b\x00\x20\x00\x24\x00" +
+	"\x29\x00\x2d\x00\x35\x00\x3b\x00\x3e\x00\x4a\x00\x58\x00\x5d\x00" +
+	"\x64\x00\x6c\x00\x71\x00\x77\x00\x7d\x00\x81\x00\x8b\x00\x96\x00" +
+	"\x9c\x00\xa1\x00\xa8\x00\xaf\x00\xb5\x00\xba\x00\xc0\x00\xc3\x00" +
+	"\xc7\x00\xcc\x00\xd5\x00\xde\x00\xe7\x00\xec\x00\xf2\x00\xfa\x00" +
+	"\x00\x01\x07\x01\x0d\x01\x13\x01\x1b\x01\x22\x01\x29\x01\x31\x01" +
+	"\x35\x01\x3b\x01\x46\x01\x51\x01\x5b\x01\x65\x01\x6f\x01\x74\x01" +
+	"\x78\x01\x7e\x01\x82\x01\x87\x01\x8b\x01\x90\x01\x96\x01\x9b\x01" +
+	"\xa1\x01\xa6\x01\xac\x01\xb2\x01\xb8\x01\xbe\x01\xc3\x01\xc8\x01" +
+	"\xcd\x01\xd6\x01\xde\x01\xe7\x01\xef\x01\xf5\x01\xfa\x01\x00\x02" +
+	"\x06\x02\x0b\x02\x10\x02\x15\x02\x19\x02\x1f\x02\x26\x02\x2e\x02" +
+	"\x33\x02\x39\x02\x3e\x02\x44\x02\x4a\x02\x4f\x02\x5b\x02\x64\x02" +
+	"\x6d\x02\x74\x02\x79\x02\x7f\x02\x85\x02\x8b\x02\x91\x02\x97\x02" +
+	"\x9d\x02\xa4\x02\xab\x02\xb2\x02\xb9\x02\xc0\x02\xc6\x02\xce\x02" +
+	"\xd6\x02\xdf\x02\xe8\x02\xf1\x02\xfa\x02\x03\x03\x0c\x03\x13\x03" +
+	"\x1b\x03\x23\x03\x29\x03\x2f\x03\x35\x03\x42\x03\x51\x03\x60\x03" +
+	"\x6d\x03\x78\x03\x7d\x03\x82\x03\x8d\x03\x92\x03\x98\x03\x9f\x03" +
+	"\xa4\x03\xaf\x03\xba\x03\xc8\x03\xd6\x03\xe8\x03\xfa\x03\x10\x04" +
+	"\x26\x04\x3b\x04\x40\x04\x47\x04\x4f\x04\x59\x04\x60\x04\x6a\x04" +
+	"\x71\x04\x76\x04\x7e\x04\x87\x04\x8d\x04\x91\x04\x95\x04\xa1\x04" +
+	"\xa6\x04\xad\x04\xb3\x04\xba\x04\xc0\x04\xcb\x04\xd8\x04\xe5\x04" +
+	"\xf0\x04\xfd\x04\x0c\x05\x18\x05\x20\x05\x2a\x05\x31\x05\x38\x05" +
+	"\x43\x05\x49\x05\x52\x05\x5a\x05\x63\x05\x6c\x05\x74\x05\x7d\x05" +
+	"\x86\x05\x8f\x05\x99\x05\xa3\x05\xae\x05\xba\x05\xc6\x05\xcb\x05" +
+	"\xd0\x05\xe1\x05\xf2\x05\xfc\x05\x04\x06\x0b\x06\x13\x06\x1d\x06" +
+	"\x29\x06\x32\x06\x3b\x06\x45\x06\x53\x06\x5f\x06\x68\x06\x72\x06" +
+	"\x82\x06\x8e\x06\x95\x06\xa4\x06\xb3\x06\xbd\x06\xc6\x06\xce\x06" +
+	"\xd7\x06\xe1\x06\xed\x06\xfa\x06\x07\x07\x17\x07\x23\x07\x30\x07" +
+	"\x3d\x07\x49\x07\x58\x07\x5e\x07\x64\x07\x69\x07\x76\x07\x83\x07" +
+	"\x8a\x07\x93\x07\x9f\x07\xae\x07\xb7\x07\xc4\x07\xcb\x07\xd1\x07" +
+	"\xd8\x07\xe3\x07\xe9\x07\xf8\x07\x04\x08\x15\x08\x25\x08\x32\x08" +
+	"\x38\x08\x3f\x08\x46\x08\x4e\x08\x57\x08\x61\x08\x69\x08\x71\x08" +
+	"\x77\x08\x80\x08\x8a\x08\x92\x08\x9b\x08\xa3\x08\xa8\x08\xaf\x08" +
+	"\xb5\x08\xc4\x08\xc7\x08\xcf\x08\xd9\x08\xe8\x08\xf7\x08\x01\x09" +
+	"\x07\x09\x12\x09\x1c\x09\x26\x09\x2f\x09\x37\x09\x3e\x09\x45\x09" +
+	"\x4e\x09\x5c\x09\x6b\x09\x7a\x09\x83\x09\x8b\x09\x98\x09\x9c\x09" +
+	"\xa1\x09\xae\x09\xb4\x09\xbb\x09\xcc\x09\xdb\x09\xe2\x09\xea\x09" +
+	"\xf4\x09\x01\x0a\x0e\x0a\x17\x0a\x28\x0a\x39\x0a\x46\x0a\x4c\x0a" +
+	"\x54\x0a\x59\x0a\x69\x0a\x7a\x0a\x7e\x0a\x8a\x0a\x97\x0a\xa4\x0a" +
+	"\xad\x0a\xb4\x0a\xbd\x0a\xc9\x0a\xcc\x0a\xd4\x0a\xdf\x0a\xe9\x0a" +
+	"\xef\x0a\xfe\x0a\x05\x0b\x0d\x0b\x1a\x0b\x24\x0b\x2d\x0b\x32\x0b" +
+	"\x36\x0b\x43\x0b\x52\x0b\x61\x0b\x70\x0b\x83\x0b\x99\x0b\xa8\x0b" +
+	"\xb7\x0b\xc8\x0b\xd9\x0b\xe9\x0b\xf8\x0b\x04\x0c\x18\x0c\x27\x0c" +
+	"\x3a\x0c\x50\x0c\x61\x0c\x77\x0c\x83\x0c\x9f\x0c\xb0\x0c\xbe\x0c" +
+	"\xcc\x0c\xdd\x0c\xe6\x0c\xf0\x0c\xf6\x0c\xfe\x0c\x05\x0d\x0b\x0d" +
+	"\x15\x0d\x1b\x0d\x26\x0d\x2d\x0d\x38\x0d\x42\x0d\x51\x0d\x5d\x0d" +
+	"\x6a\x0d\x75\x0d\x8c\x0d\x9d\x0d\xb3\x0d\xc3\x0d\xce\x0d\xe5\x0d" +
+	"\xee\x0d\xf7\x0d\x07\x0e\x11\x0e\x1b\x0e\x28\x0e\x31\x0e\x3a\x0e" +
+	"\x4b\x0e\x5c\x0e\x6c\x0e\x71\x0e\x7b\x0e\x85\x0e\x90\x0e\x9d\x0e" +
+	"\xab\x0e\xb7\x0e\xc3\x0e\xc9\x0e\xd9\x0e" +
+	// name order
+	"\x16\x00\x98\x00\x2a\x00\x26\x01\x14\x00\x9e\x00\xf0\x00\x9a\x00" +
+	"\xb0\x00\x25\x00\x30\x00\x3c\x01\x0c\x00\xc4\x00\xc3\x00\x78\x01" +
+	"\x7b\x00\x7c\x00\x4e\x00\x58\x00\x5a\x00\x9c\x00\x2e\x01\x4c\x01" +
+	"\xe1\x00\x4d\x01\xe0\x00\x4a\x01\xe2\x00\x4e\x01\xdf\x00\x4b\x01" +
+	"\x37\x00\x69\x01\x03\x00\x6a\x01\x29\x00\x41\x01\x53\x00\xa7\x00" +
+	"\xa9\x00\x1f\x00\x20\x00\x1f\x01\xcd\x00\x1e\x01\xce\x00\x11\x01" +
+	"\x6f\x01\xcf\x00\x17\x01\x1d\x01\x39\x00\x3d\x01\x3a\x00\xcb\x00" +
+	"\x04\x01\x6d\x01\xd6\x00\x18\x01\x29\x01\x2a\x01\x4f\x00\x59\x00" +
+	"\x03\x01\x79\x01\x5b\x00\xfb\x00\x46\x00\xd2\x00\x49\x00\xb8\x00" +
+	"\x89\x01\x8a\x01\x35\x01\xbb\x00\x47\x00\x38\x00\xbe\x00\x65\x01" +
+	"\xb5\x00\x66\x01\x64\x01\x67\x01\x05\x00\x87\x00\xd8\x00\x48\x00" +
+	"\x4b\x00\xc0\x00\x7d\x01\x5c\x01\x7c\x01\x76\x01\x7b\x01\xfc\x00" +
+	"\xaa\x00\xe6\x00\x0e\x01\x10\x01\x4d\x00\x4c\x00\x28\x01\x6a\x00" +
+	"\x69\x00\x66\x00\x71\x00\x23\x00\x33\x00\x77\x00\x6d\x00\x26\x00" +
+	"\xae\x00\x6c\x00\x89\x00\x3a\x01\x76\x00\x74\x00\x5f\x00\x60\x00" +
+	"\x7a\x00\x32\x00\x36\x00\xb1\x00\x5e\x00\x64\x00\xb6\x00\x85\x01" +
+	"\xa8\x00\xf5\x00\xf4\x00\x21\x01\xf6\x00\xca\x00\xc7\x00\xc8\x00" +
+	"\x49\x01\x56\x01\xc6\x00\xc9\x00\x60\x01\x61\x01\x5f\x01\x0f\x00" +
+	"\x13\x01\x12\x01\x34\x01\x0f\x01\xf2\x00\x3c\x00\x73\x01\x72\x01" +
+	"\x74\x01\x5c\x00\xb7\x00\x54\x00\x00\x01\x31\x00\x7f\x01\x8b\x01" +
+	"\xb9\x00\x86\x01\xba\x00\xcc\x00\xbd\x00\x08\x00\xb4\x00\x80\x01" +
+	"\x82\x01\x81\x01\x06\x00\x1b\x00\x7a\x01\xe5\x00\x3f\x01\x3b\x01" +
+	"\xf7\x00\x1a\x00\x51\x00\xf9\x00\x83\x00\xfa\x00\x92\x00\x40\x01" +
+	"\x94\x00\x09\x00\xa0\x00\x70\x01\x63\x01\x0c\x01\x0a\x00\xed\x00" +
+	"\xec\x00\xe8\x00\xeb\x00\x59\x01\xea\x00\x58\x01\xe9\x00\x18\x00" +
+	"\x83\x01\x45\x00\x42\x00\x44\x00\x43\x00\x19\x00\x93\x00\x95\x00" +
+	"\x0b\x00\x2c\x01\x22\x00\xfd\x00\xad\x00\x02\x00\x2d\x01\x62\x01" +
+	"\x88\x01\xf8\x00\x6b\x01\x21\x00\x25\x01\x84\x00\x6c\x01\x68\x01" +
+	"\x5e\x01\x15\x00\x20\x01\x97\x00\x45\x01\x46\x01\x44\x01\x07\x00" +
+	"\x06\x01\x55\x01\x99\x00\x10\x00\x22\x01\x42\x01\x2b\x01\x6e\x01" +
+	"\x75\x01\x32\x01\x33\x01\x05\x01\x54\x01\x63\x00\xaf\x00\x11\x00" +
+	"\x23\x01\x43\x01\xab\x00\xac\x00\x71\x01\x00\x00\xb2\x00\x57\x00" +
+	"\x02\x01\x12\x00\xa4\x00\x2c\x00\x27\x01\x57\x01\x2e\x00\xd0\x00" +
+	"\xbc\x00\x87\x01\x50\x00\xff\x00\x38\x01\xf1\x00\xd4\x00\x52\x00" +
+	"\x48\x01\x8c\x01\x0d\x00\x7d\x00\x0e\x00\x7f\x00\xd1\x00\x80\x00" +
+	"\x7e\x00\x5b\x01\x24\x01\x8f\x00\x90\x00\xc2\x00\x37\x01\x8c\x00" +
+	"\x8e\x00\x91\x00\x5d\x01\xc1\x00\x36\x01\x8b\x00\x8d\x00\x17\x00" +
+	"\x39\x01\x40\x00\x3e\x00\x3f\x00\xd5\x00\x5a\x01\x27\x00\xd9\x00" +
+	"\x30\x01\x2d\x00\x2b\x00\xe7\x00\x77\x01\x0d\x01\xf3\x00\xd3\x00" +
+	"\xa6\x00\x79\x00\x78\x00\x68\x00\x72\x00\xa5\x00\x24\x00\x31\x01" +
+	"\x6b\x00\x8a\x00\x70\x00\x75\x00\x73\x00\x6f\x00\x9b\x00\x6e\x00" +
+	"\x35\x00\x9f\x00\x67\x00\xb3\x00\x84\x01\x1d\x00\x1e\x00\x41\x00" +
+	"\x1c\x00\x2f\x00\x81\x00\x15\x01\x1c\x01\x28\x00\x34\x00\x08\x01" +
+	"\x04\x00\x86\x00\xd7\x00\x7e\x01\x47\x01\xa3\x00\xa2\x00\x56\x00" +
+	"\x01\x01\x9d\x00\x09\x01\x2f\x01\x88\x00\x61\x00\x65\x00\xc5\x00" +
+	"\x0a\x01\xe3\x00\xda\x00\xde\x00\xdd\x00\xdc\x00\x4f\x01\xdb\x00" +
+	"\x50\x01\x16\x01\x19\x01\x1a\x01\x51\x01\x1b\x01\x52\x01\x62\x00" +
+	"\xbf\x00\x4a\x00\x5d\x00\xa1\x00\x3d\x00\x55\x00\xfe\x00\x07\x01" +
+	"\x3e\x01\x85\x00\x82\x00\x14\x01\x53\x01\xe4\x00\x96\x00\x0b\x01" +
+	"\xee\x00\x3b\x00\xef\x00\x01\x00\x13\x00" +
+	// names
+	"read" + // 6000
+	"write" + // 6001
+	"open" + // 6002
+	"close" + // 6003
+	"stat" + // 6004
+	"fstat" + // 6005
+	"lstat" + // 6006
+	"poll" + // 6007
+	"lseek" + // 6008
+	"mmap" + // 6009
+	"mprotect" + // 6010
+	"munmap" + // 6011
+	"brk" + // 6012
+	"rt_sigaction" + // 6013
+	"rt_sigprocmask" + // 6014
+	"ioctl" + // 6015
+	"pread64" + // 6016
+	"pwrite64" + // 6017
+	"readv" + // 6018
+	"writev" + // 6019
+	"access" + // 6020
+	"pipe" + // 6021
+	"_newselect" + // 6022
+	"sched_yield" + // 6023
+	"mremap" + // 6024
+	"msync" + // 6025
+	"mincore" + // 6026
+	"madvise" + // 6027
+	"shmget" + // 6028
+	"shmat" + // 6029
+	"shmctl" + // 6030
+	"dup" + // 6031
+	"dup2" + // 6032
+	"pause" + // 6033
+	"nanosleep" + // 6034
+	"getitimer" + // 6035
+	"setitimer" + // 6036
+	"alarm" + // 6037
+	"getpid" + // 6038
+	"sendfile" + // 6039
+	"socket" + // 6040
+	"connect" + // 6041
+	"accept" + // 6042
+	"sendto" + // 6043
+	"recvfrom" + // 6044
+	"sendmsg" + // 6045
+	"recvmsg" + // 6046
+	"shutdown" + // 6047
+	"bind" + // 6048
+	"listen" + // 6049
+	"getsockname" + // 6050
+	"getpeername" + // 6051
+	"socketpair" + // 6052
+	"setsockopt" + // 6053
+	"getsockopt" + // 6054
+	"clone" + // 6055
+	"fork" + // 6056
+	"execve" + // 6057
+	"exit" + // 6058
+	"wait4" + // 6059
+	"kill" + // 6060
+	"uname" + // 6061
+	"semget" + // 6062
+	"semop" + // 6063
+	"semctl" + // 6064
+	"shmdt" + // 6065
+	"msgget" + // 6066
+	"msgsnd" + // 6067
+	"msgrcv" + // 6068
+	"msgctl" + // 6069
+	"fcntl" + // 6070
+	"flock" + // 6071
+	"fsync" + // 6072
+	"fdatasync" + // 6073
+	"truncate" + // 6074
+	"ftruncate" + // 6075
+	"getdents" + // 6076
+	"getcwd" + // 6077
+	"chdir" + // 6078
+	"fchdir" + // 6079
+	"rename" + // 6080
+	"mkdir" + // 6081
+	"rmdir" + // 6082
+	"creat" + // 6083
+	"link" + // 6084
+	"unlink" + // 6085
+	"symlink" + // 6086
+	"readlink" + // 6087
+	"chmod" + // 6088
+	"fchmod" + // 6089
+	"chown" + // 6090
+	"fchown" + // 6091
+	"lchown" + // 6092
+	"umask" + // 6093
+	"gettimeofday" + // 6094
+	"getrlimit" + // 6095
+	"getrusage" + // 6096
+	"sysinfo" + // 6097
+	"times" + // 6098
+	"ptrace" + // 6099
+	"getuid" + // 6100
+	"syslog" + // 6101
+	"getgid" + // 6102
+	"setuid" + // 6103
+	"setgid" + // 6104
+	"geteuid" + // 6105
+	"getegid" + // 6106
+	"setpgid" + // 6107
+	"getppid" + // 6108
+	"getpgrp" + // 6109
+	"setsid" + // 6110
+	"setreuid" + // 6111
+	"setregid" + // 6112
+	"getgroups" + // 6113
+	"setgroups" + // 6114
+	"setresuid" + // 6115
+	"getresuid" + // 6116
+	"setresgid" + // 6117
+	"getresgid" + // 6118
+	"getpgid" + // 6119
+	"setfsuid" + // 6120
+	"setfsgid" + // 6121
+	"getsid" + // 6122
+	"capget" + // 6123
+	"capset" + // 6124
+	"rt_sigpending" + // 6125
+	"rt_sigtimedwait" + // 6126
+	"rt_sigqueueinfo" + // 6127
+	"rt_sigsuspend" + // 6128
+	"sigaltstack" + // 6129
+	"utime" + // 6130
+	"mknod" + // 6131
+	"personality" + // 6132
+	"ustat" + // 6133
+	"statfs" + // 6134
+	"fstatfs" + // 6135
+	"sysfs" + // 6136
+	"getpriority" + // 6137
+	"setpriority" + // 6138
+	"sched_setparam" + // 6139
+	"sched_getparam" + // 6140
+	"sched_setscheduler" + // 6141
+	"sched_getscheduler" + // 6142
+	"sched_get_priority_max" + // 6143
+	"sched_get_priority_min" + // 6144
+	"sched_rr_get_interval" + // 6145
+	"mlock" + // 6146
+	"munlock" + // 6147
+	"mlockall" + // 6148
+	"munlockall" + // 6149
+	"vhangup" + // 6150
+	"pivot_root" + // 6151
+	"_sysctl" + // 6152
+	"prctl" + // 6153
+	"adjtimex" + // 6154
+	"setrlimit" + // 6155
+	"chroot" + // 6156
+	"sync" + // 6157
+	"acct" + // 6158
+	"settimeofday" + // 6159
+	"mount" + // 6160
+	"umount2" + // 6161
+	"swapon" + // 6162
+	"swapoff" + // 6163
+	"reboot" + // 6164
+	"sethostname" + // 6165
+	"setdomainname" + // 6166
+	"create_module" + // 6167
+	"init_module" + // 6168
+	"delete_module" + // 6169
+	"get_kernel_syms" + // 6170
+	"query_module" + // 6171
+	"quotactl" + // 6172
+	"nfsservctl" + // 6173
+	"getpmsg" + // 6174
+	"putpmsg" + // 6175
+	"afs_syscall" + // 6176
+	"gettid" + // 6178
+	"readahead" + // 6179
+	"setxattr" + // 6180
+	"lsetxattr" + // 6181
+	"fsetxattr" + // 6182
+	"getxattr" + // 6183
+	"lgetxattr" + // 6184
+	"fgetxattr" + // 6185
+	"listxattr" + // 6186
+	"llistxattr" + // 6187
+	"flistxattr" + // 6188
+	"removexattr" + // 6189
+	"lremovexattr" + // 6190
+	"fremovexattr" + // 6191
+	"tkill" + // 6192
+	"futex" + // 6194
+	"sched_setaffinity" + // 6195
+	"sched_getaffinity" + // 6196
+	"cacheflush" + // 6197
+	"cachectl" + // 6198
+	"sysmips" + // 6199
+	"io_setup" + // 6200
+	"io_destroy" + // 6201
+	"io_getevents" + // 6202
+	"io_submit" + // 6203
+	"io_cancel" + // 6204
+	"exit_group" + // 6205
+	"lookup_dcookie" + // 6206
+	"epoll_create" + // 6207
+	"epoll_ctl" + // 6208
+	"epoll_wait" + // 6209
+	"remap_file_pages" + // 6210
+	"rt_sigreturn" + // 6211
+	"fcntl64" + // 6212
+	"set_tid_address" + // 6213
+	"restart_syscall" + // 6214
+	"semtimedop" + // 6215
+	"fadvise64" + // 6216
+	"statfs64" + // 6217
+	"fstatfs64" + // 6218
+	"sendfile64" + // 6219
+	"timer_create" + // 6220
+	"timer_settime" + // 6221
+	"timer_gettime" + // 6222
+	"timer_getoverrun" + // 6223
+	"timer_delete" + // 6224
+	"clock_settime" + // 6225
+	"clock_gettime" + // 6226
+	"clock_getres" + // 6227
+	"clock_nanosleep" + // 6228
+	"tgkill" + // 6229
+	"utimes" + // 6230
+	"mbind" + // 6231
+	"get_mempolicy" + // 6232
+	"set_mempolicy" + // 6233
+	"mq_open" + // 6234
+	"mq_unlink" + // 6235
+	"mq_timedsend" + // 6236
+	"mq_timedreceive" + // 6237
+	"mq_notify" + // 6238
+	"mq_getsetattr" + // 6239
+	"vserver" + // 6240
+	"waitid" + // 6241
+	"add_key" + // 6243
+	"request_key" + // 6244
+	"keyctl" + // 6245
+	"set_thread_area" + // 6246
+	"inotify_init" + // 6247
+	"inotify_add_watch" + // 6248
+	"inotify_rm_watch" + // 6249
+	"migrate_pages" + // 6250
+	"openat" + // 6251
+	"mkdirat" + // 6252
+	"mknodat" + // 6253
+	"fchownat" + // 6254
+	"futimesat" + // 6255
+	"newfstatat" + // 6256
+	"unlinkat" + // 6257
+	"renameat" + // 6258
+	"linkat" + // 6259
+	"symlinkat" + // 6260
+	"readlinkat" + // 6261
+	"fchmodat" + // 6262
+	"faccessat" + // 6263
+	"pselect6" + // 6264
+	"ppoll" + // 6265
+	"unshare" + // 6266
+	"splice" + // 6267
+	"sync_file_range" + // 6268
+	"tee" + // 6269
+	"vmsplice" + // 6270
+	"move_pages" + // 6271
+	"set_robust_list" + // 6272
+	"get_robust_list" + // 6273
+	"kexec_load" + // 6274
+	"getcpu" + // 6275
+	"epoll_pwait" + // 6276
+	"ioprio_set" + // 6277
+	"ioprio_get" + // 6278
+	"utimensat" + // 6279
+	"signalfd" + // 6280
+	"timerfd" + // 6281
+	"eventfd" + // 6282
+	"fallocate" + // 6283
+	"timerfd_create" + // 6284
+	"timerfd_gettime" + // 6285
+	"timerfd_settime" + // 6286
+	"signalfd4" + // 6287
+	"eventfd2" + // 6288
+	"epoll_create1" + // 6289
+	"dup3" + // 6290
+	"pipe2" + // 6291
+	"inotify_init1" + // 6292
+	"preadv" + // 6293
+	"pwritev" + // 6294
+	"rt_tgsigqueueinfo" + // 6295
+	"perf_event_open" + // 6296
+	"accept4" + // 6297
+	"recvmmsg" + // 6298
+	"getdents64" + // 6299
+	"fanotify_init" + // 6300
+	"fanotify_mark" + // 6301
+	"prlimit64" + // 6302
+	"name_to_handle_at" + // 6303
+	"open_by_handle_at" + // 6304
+	"clock_adjtime" + // 6305
+	"syncfs" + // 6306
+	"sendmmsg" + // 6307
+	"setns" + // 6308
+	"process_vm_readv" + // 6309
+	"process_vm_writev" + // 6310
+	"kcmp" + // 6311
+	"finit_module" + // 6312
+	"sched_setattr" + // 6313
+	"sched_getattr" + // 6314
+	"renameat2" + // 6315
+	"seccomp" + // 6316
+	"getrandom" + // 6317
+	"memfd_create" + // 6318
+	"bpf" + // 6319
+	"execveat" + // 6320
+	"userfaultfd" + // 6321
+	"membarrier" + // 6322
+	"mlock2" + // 6323
+	"copy_file_range" + // 6324
+	"preadv2" + // 6325
+	"pwritev2" + // 6326
+	"pkey_mprotect" + // 6327
+	"pkey_alloc" + // 6328
+	"pkey_free" + // 6329
+	"statx" + // 6330
+	"rseq" + // 6331
+	"io_pgetevents" + // 6332
+	"clock_gettime64" + // 6403
+	"clock_settime64" + // 6404
+	"clock_adjtime64" + // 6405
+	"clock_getres_time64" + // 6406
+	"clock_nanosleep_time64" + // 6407
+	"timer_gettime64" + // 6408
+	"timer_settime64" + // 6409
+	"timerfd_gettime64" + // 6410
+	"timerfd_settime64" + // 6411
+	"utimensat_time64" + // 6412
+	"pselect6_time64" + // 6413
+	"ppoll_time64" + // 6414
+	"io_pgetevents_time64" + // 6416
+	"recvmmsg_time64" + // 6417
+	"mq_timedsend_time64" + // 6418
+	"mq_timedreceive_time64" + // 6419
+	"semtimedop_time64" + // 6420
+	"rt_sigtimedwait_time64" + // 6421
+	"futex_time64" + // 6422
+	"sched_rr_get_interval_time64" + // 6423
+	"pidfd_send_signal" + // 6424
+	"io_uring_setup" + // 6425
+	"io_uring_enter" + // 6426
+	"io_uring_register" + // 6427
+	"open_tree" + // 6428
+	"move_mount" + // 6429
+	"fsopen" + // 6430
+	"fsconfig" + // 6431
+	"fsmount" + // 6432
+	"fspick" + // 6433
+	"pidfd_open" + // 6434
+	"clone3" + // 6435
+	"close_range" + // 6436
+	"openat2" + // 6437
+	"pidfd_getfd" + // 6438
+	"faccessat2" + // 6439
+	"process_madvise" + // 6440
+	"epoll_pwait2" + // 6441
+	"mount_setattr" + // 6442
+	"quotactl_fd" + // 6443
+	"landlock_create_ruleset" + // 6444
+	"landlock_add_rule" + // 6445
+	"landlock_restrict_self" + // 6446
+	"process_mrelease" + // 6448
+	"futex_waitv" + // 6449
+	"set_mempolicy_home_node" + // 6450
+	"cachestat" + // 6451
+	"fchmodat2" + // 6452
+	"map_shadow_stack" + // 6453
+	"futex_wake" + // 6454
+	"futex_wait" + // 6455
+	"futex_requeue" + // 6456
+	"statmount" + // 6457
+	"listmount" + // 6458
+	"lsm_get_self_attr" + // 6459
+	"lsm_set_self_attr" + // 6460
+	"lsm_list_modules" + // 6461
+	"mseal" + // 6462
+	"setxattrat" + // 6463
+	"getxattrat" + // 6464
+	"listxattrat" + // 6465
+	"removexattrat" + // 6466
+	"open_tree_attr" + // 6467
+	"file_getattr" + // 6468
+	"file_setattr" + // 6469
+	"listns" + // 6470
+	"rseq_slice_yield" // 6471
 
-// sys_loongarch64 lists the 323 syscalls of loongarch64 by number.
-var sys_loongarch64 = []Syscall{
-	{"io_setup", 0},
-	{"io_destroy", 1},
-	{"io_submit", 2},
-	{"io_cancel", 3},
-	{"io_getevents", 4},
-	{"setxattr", 5},
-	{"lsetxattr", 6},
-	{"fsetxattr", 7},
-	{"getxattr", 8},
-	{"lgetxattr", 9},
-	{"fgetxattr", 10},
-	{"listxattr", 11},
-	{"llistxattr", 12},
-	{"flistxattr", 13},
-	{"removexattr", 14},
-	{"lremovexattr", 15},
-	{"fremovexattr", 16},
-	{"getcwd", 17},
-	{"lookup_dcookie", 18},
-	{"eventfd2", 19},
-	{"epoll_create1", 20},
-	{"epoll_ctl", 21},
-	{"epoll_pwait", 22},
-	{"dup", 23},
-	{"dup3", 24},
-	{"fcntl", 25},
-	{"inotify_init1", 26},
-	{"inotify_add_watch", 27},
-	{"inotify_rm_watch", 28},
-	{"ioctl", 29},
-	{"ioprio_set", 30},
-	{"ioprio_get", 31},
-	{"flock", 32},
-	{"mknodat", 33},
-	{"mkdirat", 34},
-	{"unlinkat", 35},
-	{"symlinkat", 36},
-	{"linkat", 37},
-	{"umount2", 39},
-	{"mount", 40},
-	{"pivot_root", 41},
-	{"nfsservctl", 42},
-	{"statfs", 43},
-	{"fstatfs", 44},
-	{"truncate", 45},
-	{"ftruncate", 46},
-	{"fallocate", 47},
-	{"faccessat", 48},
-	{"chdir", 49},
-	{"fchdir", 50},
-	{"chroot", 51},
-	{"fchmod", 52},
-	{"fchmodat", 53},
-	{"fchownat", 54},
-	{"fchown", 55},
-	{"openat", 56},
-	{"close", 57},
-	{"vhangup", 58},
-	{"pipe2", 59},
-	{"quotactl", 60},
-	{"getdents64", 61},
-	{"lseek", 62},
-	{"read", 63},
-	{"write", 64},
-	{"readv", 65},
-	{"writev", 66},
-	{"pread64", 67},
-	{"pwrite64", 68},
-	{"preadv", 69},
-	{"pwritev", 70},
-	{"sendfile", 71},
-	{"pselect6", 72},
-	{"ppoll", 73},
-	{"signalfd4", 74},
-	{"vmsplice", 75},
-	{"splice", 76},
-	{"tee", 77},
-	{"readlinkat", 78},
-	{"newfstatat", 79},
-	{"fstat", 80},
-	{"sync", 81},
-	{"fsync", 82},
-	{"fdatasync", 83},
-	{"sync_file_range", 84},
-	{"timerfd_create", 85},
-	{"timerfd_settime", 86},
-	{"timerfd_gettime", 87},
-	{"utimensat", 88},
-	{"acct", 89},
-	{"capget", 90},
-	{"capset", 91},
-	{"personality", 92},
-	{"exit", 93},
-	{"exit_group", 94},
-	{"waitid", 95},
-	{"set_tid_address", 96},
-	{"unshare", 97},
-	{"futex", 98},
-	{"set_robust_list", 99},
-	{"get_robust_list", 100},
-	{"nanosleep", 101},
-	{"getitimer", 102},
-	{"setitimer", 103},
-	{"kexec_load", 104},
-	{"init_module", 105},
-	{"delete_module", 106},
-	{"timer_create", 107},
-	{"timer_gettime", 108},
-	{"timer_getoverrun", 109},
-	{"timer_settime", 110},
-	{"timer_delete", 111},
-	{"clock_settime", 112},
-	{"clock_gettime", 113},
-	{"clock_getres", 114},
-	{"clock_nanosleep", 115},
-	{"syslog", 116},
-	{"ptrace", 117},
-	{"sched_setparam", 118},
-	{"sched_setscheduler", 119},
-	{"sched_getscheduler", 120},
-	{"sched_getparam", 121},
-	{"sched_setaffinity", 122},
-	{"sched_getaffinity", 123},
-	{"sched_yield", 124},
-	{"sched_get_priority_max", 125},
-	{"sched_get_priority_min", 126},
-	{"sched_rr_get_interval", 127},
-	{"restart_syscall", 128},
-	{"kill", 129},
-	{"tkill", 130},
-	{"tgkill", 131},
-	{"sigaltstack", 132},
-	{"rt_sigsuspend", 133},
-	{"rt_sigaction", 134},
-	{"rt_sigprocmask", 135},
-	{"rt_sigpending", 136},
-	{"rt_sigtimedwait", 137},
-	{"rt_sigqueueinfo", 138},
-	{"rt_sigreturn", 139},
-	{"setpriority", 140},
-	{"getpriority", 141},
-	{"reboot", 142},
-	{"setregid", 143},
-	{"setgid", 144},
-	{"setreuid", 145},
-	{"setuid", 146},
-	{"setresuid", 147},
-	{"getresuid", 148},
-	{"setresgid", 149},
-	{"getresgid", 150},
-	{"setfsuid", 151},
-	{"setfsgid", 152},
-	{"times", 153},
-	{"setpgid", 154},
-	{"getpgid", 155},
-	{"getsid", 156},
-	{"setsid", 157},
-	{"getgroups", 158},
-	{"setgroups", 159},
-	{"uname", 160},
-	{"sethostname", 161},
-	{"setdomainname", 162},
-	{"getrusage", 165},
-	{"umask", 166},
-	{"prctl", 167},
-	{"getcpu", 168},
-	{"gettimeofday", 169},
-	{"settimeofday", 170},
-	{"adjtimex", 171},
-	{"getpid", 172},
-	{"getppid", 173},
-	{"getuid", 174},
-	{"geteuid", 175},
-	{"getgid", 176},
-	{"getegid", 177},
-	{"gettid", 178},
-	{"sysinfo", 179},
-	{"mq_open", 180},
-	{"mq_unlink", 181},
-	{"mq_timedsend", 182},
-	{"mq_timedreceive", 183},
-	{"mq_notify", 184},
-	{"mq_getsetattr", 185},
-	{"msgget", 186},
-	{"msgctl", 187},
-	{"msgrcv", 188},
-	{"msgsnd", 189},
-	{"semget", 190},
-	{"semctl", 191},
-	{"semtimedop", 192},
-	{"semop", 193},
-	{"shmget", 194},
-	{"shmctl", 195},
-	{"shmat", 196},
-	{"shmdt", 197},
-	{"socket", 198},
-	{"socketpair", 199},
-	{"bind", 200},
-	{"listen", 201},
-	{"accept", 202},
-	{"connect", 203},
-	{"getsockname", 204},
-	{"getpeername", 205},
-	{"sendto", 206},
-	{"recvfrom", 207},
-	{"setsockopt", 208},
-	{"getsockopt", 209},
-	{"shutdown", 210},
-	{"sendmsg", 211},
-	{"recvmsg", 212},
-	{"readahead", 213},
-	{"brk", 214},
-	{"munmap", 215},
-	{"mremap", 216},
-	{"add_key", 217},
-	{"request_key", 218},
-	{"keyctl", 219},
-	{"clone", 220},
-	{"execve", 221},
-	{"mmap", 222},
-	{"fadvise64", 223},
-	{"swapon", 224},
-	{"swapoff", 225},
-	{"mprotect", 226},
-	{"msync", 227},
-	{"mlock", 228},
-	{"munlock", 229},
-	{"mlockall", 230},
-	{"munlockall", 231},
-	{"mincore", 232},
-	{"madvise", 233},
-	{"remap_file_pages", 234},
-	{"mbind", 235},
-	{"get_mempolicy", 236},
-	{"set_mempolicy", 237},
-	{"migrate_pages", 238},
-	{"move_pages", 239},
-	{"rt_tgsigqueueinfo", 240},
-	{"perf_event_open", 241},
-	{"accept4", 242},
-	{"recvmmsg", 243},
-	{"wait4", 260},
-	{"prlimit64", 261},
-	{"fanotify_init", 262},
-	{"fanotify_mark", 263},
-	{"name_to_handle_at", 264},
-	{"open_by_handle_at", 265},
-	{"clock_adjtime", 266},
-	{"syncfs", 267},
-	{"setns", 268},
-	{"sendmmsg", 269},
-	{"process_vm_readv", 270},
-	{"process_vm_writev", 271},
-	{"kcmp", 272},
-	{"finit_module", 273},
-	{"sched_setattr", 274},
-	{"sched_getattr", 275},
-	{"renameat2", 276},
-	{"seccomp", 277},
-	{"getrandom", 278},
-	{"memfd_create", 279},
-	{"bpf", 280},
-	{"execveat", 281},
-	{"userfaultfd", 282},
-	{"membarrier", 283},
-	{"mlock2", 284},
-	{"copy_file_range", 285},
-	{"preadv2", 286},
-	{"pwritev2", 287},
-	{"pkey_mprotect", 288},
-	{"pkey_alloc", 289},
-	{"pkey_free", 290},
-	{"statx", 291},
-	{"io_pgetevents", 292},
-	{"rseq", 293},
-	{"kexec_file_load", 294},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_loongarch64 holds the 323 syscalls of loongarch64 by number, packed as sysTable describes.
+const sys_loongarch64 sysTable = "\x43\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x27\x00\x00\x00\x28\x00\x00\x00" +
+	"\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00\x2c\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00\x30\x00\x00\x00" +
+	"\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00" +
+	"\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00\x38\x00\x00\x00" +
+	"\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00\x3c\x00\x00\x00" +
+	"\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00" +
+	"\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00\x44\x00\x00\x00" +
+	"\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00\x48\x00\x00\x00" +
+	"\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00\x4c\x00\x00\x00" +
+	"\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00" +
+	"\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00\x54\x00\x00\x00" +
+	"\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00\x58\x00\x00\x00" +
+	"\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00" +
+	"\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00\x60\x00\x00\x00" +
+	"\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00\x64\x00\x00\x00" +
+	"\x65\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00" +
+	"\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00\x74\x00\x00\x00" +
+	"\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00\x78\x00\x00\x00" +
+	"\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00\x7c\x00\x00\x00" +
+	"\x7d\x00\x00\x00\x7e\x00\x00\x00\x7f\x00\x00\x00\x80\x00\x00\x00" +
+	"\x81\x00\x00\x00\x82\x00\x00\x00\x83\x00\x00\x00\x84\x00\x00\x00" +
+	"\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00\x88\x00\x00\x00" +
+	"\x89\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00\x8c\x00\x00\x00" +
+	"\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00\x90\x00\x00\x00" +
+	"\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00\x94\x00\x00\x00" +
+	"\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00\x98\x00\x00\x00" +
+	"\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00\x9c\x00\x00\x00" +
+	"\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00\xa0\x00\x00\x00" +
+	"\xa1\x00\x00\x00\xa2\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00" +
+	"\xa7\x00\x00\x00\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00" +
+	"\xab\x00\x00\x00\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00" +
+	"\xaf\x00\x00\x00\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00" +
+	"\xb3\x00\x00\x00\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00" +
+	"\xb7\x00\x00\x00\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00" +
+	"\xbb\x00\x00\x00\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00" +
+	"\xbf\x00\x00\x00\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00" +
+	"\xc3\x00\x00\x00\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00" +
+	"\xc7\x00\x00\x00\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00" +
+	"\xcb\x00\x00\x00\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00" +
+	"\xcf\x00\x00\x00\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00" +
+	"\xd3\x00\x00\x00\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00" +
+	"\xd7\x00\x00\x00\xd8\x00\x00\x00\xd9\x00\x00\x00\xda\x00\x00\x00" +
+	"\xdb\x00\x00\x00\xdc\x00\x00\x00\xdd\x00\x00\x00\xde\x00\x00\x00" +
+	"\xdf\x00\x00\x00\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00" +
+	"\xe3\x00\x00\x00\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00" +
+	"\xe7\x00\x00\x00\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00" +
+	"\xeb\x00\x00\x00\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00" +
+	"\xef\x00\x00\x00\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00" +
+	"\xf3\x00\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00" +
+	"\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00" +
+	"\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00" +
+	"\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00" +
+	"\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00" +
+	"\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00" +
+	"\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00" +
+	"\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00" +
+	"\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00" +
+	"\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00\xc0\x01\x00\x00" +
+	"\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00" +
+	"\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00" +
+	"\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00" +
+	"\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00" +
+	"\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00" +
+	"\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x08\x00\x12\x00\x1b\x00\x24\x00\x30\x00\x38\x00\x41\x00\x4a\x00" +
+	"\x52\x00\x5b\x00\x64\x00\x6d\x00\x77\x00\x81\x00\x8c\x00\x98\x00" +
+	"\xa4\x00\xaa\x00\xb8\x00\xc0\x00\xcd\x00\xd6\x00\xe1\x00\xe4\x00" +
+	"\xe8\x00\xed\x00\xfa\x00\x0b\x01\x1b\x01\x20\x01\x2a\x01\x34\x01" +
+	"\x39\x01\x40\x01\x47\x01\x4f\x01\x58\x01\x5e\x01\x65\x01\x6a\x01" +
+	"\x74\x01\x7e\x01\x84\x01\x8b\x01\x93\x01\x9c\x01\xa5\x01\xae\x01" +
+	"\xb3\x01\xb9\x01\xbf\x01\xc5\x01\xcd\x01\xd5\x01\xdb\x01\xe1\x01" +
+	"\xe6\x01\xed\x01\xf2\x01\xfa\x01\x04\x02\x09\x02\x0d\x02\x12\x02" +
+	"\x17\x02\x1d\x02\x24\x02\x2c\x02\x32\x02\x39\x02\x41\x02\x49\x02" +
+	"\x4e\x02\x57\x02\x5f\x02\x65\x02\x68\x02\x72\x02\x7c\x02\x81\x02" +
+	"\x85\x02\x8a\x02\x93\x02\xa2\x02\xb0\x02\xbf\x02\xce\x02\xd7\x02" +
+	"\xdb\x02\xe1\x02\xe7\x02\xf2\x02\xf6\x02\x00\x03\x06\x03\x15\x03" +
+	"\x1c\x03\x21\x03\x30\x03\x3f\x03\x48\x03\x51\x03\x5a\x03\x64\x03" +
+	"\x6f\x03\x7c\x03\x88\x03\x95\x03\xa5\x03\xb2\x03\xbe\x03\xcb\x03" +
+	"\xd8\x03\xe4\x03\xf3\x03\xf9\x03\xff\x03\x0d\x04\x1f\x04\x31\x04" +
+	"\x3f\x04\x50\x04\x61\x04\x6c\x04\x82\x04\x98\x04\xad\x04\xbc\x04" +
+	"\xc0\x04\xc5\x04\xcb\x04\xd6\x04\xe3\x04\xef\x04\xfd\x04\x0a\x05" +
+	"\x19\x05\x28\x05\x34\x05\x3f\x05\x4a\x05\x50\x05\x58\x05\x5e\x05" +
+	"\x66\x05\x6c\x05\x75\x05\x7e\x05\x87\x05\x90\x05\x98\x05\xa0\x05" +
+	"\xa5\x05\xac\x05\xb3\x05\xb9\x05\xbf\x05\xc8\x05\xd1\x05\xd6\x05" +
+	"\xe1\x05\xee\x05\xf7\x05\xfc\x05\x01\x06\x07\x06\x13\x06\x1f\x06" +
+	"\x27\x06\x2d\x06\x34\x06\x3a\x06\x41\x06\x47\x06\x4e\x06\x54\x06" +
+	"\x5b\x06\x62\x06\x6b\x06\x77\x06\x86\x06\x8f\x06\x9c\x06\xa2\x06" +
+	"\xa8\x06\xae\x06\xb4\x06\xba\x06\xc0\x06\xca\x06\xcf\x06\xd5\x06" +
+	"\xdb\x06\xe0\x06\xe5\x06\xeb\x06\xf5\x06\xf9\x06\xff\x06\x05\x07" +
+	"\x0c\x07\x17\x07\x22\x07\x28\x07\x30\x07\x3a\x07\x44\x07\x4c\x07" +
+	"\x53\x07\x5a\x07\x63\x07\x66\x07\x6c\x07\x72\x07\x79\x07\x84\x07" +
+	"\x8a\x07\x8f\x07\x95\x07\x99\x07\xa2\x07\xa8\x07\xaf\x07\xb7\x07" +
+	"\xbc\x07\xc1\x07\xc8\x07\xd0\x07\xda\x07\xe1\x07\xe8\x07\xf8\x07" +
+	"\xfd\x07\x0a\x08\x17\x08\x24\x08\x2e\x08\x3f\x08\x4e\x08\x55\x08" +
+	"\x5d\x08\x62\x08\x6b\x08\x78\x08\x85\x08\x96\x08\xa7\x08\xb4\x08" +
+	"\xba\x08\xbf\x08\xc7\x08\xd7\x08\xe8\x08\xec\x08\xf8\x08\x05\x09" +
+	"\x12\x09\x1b\x09\x22\x09\x2b\x09\x37\x09\x3a\x09\x42\x09\x4d\x09" +
+	"\x57\x09\x5d\x09\x6c\x09\x73\x09\x7b\x09\x88\x09\x92\x09\x9b\x09" +
+	"\xa0\x09\xad\x09\xb1\x09\xc0\x09\xd1\x09\xdf\x09\xed\x09\xfe\x09" +
+	"\x07\x0a\x11\x0a\x17\x0a\x1f\x0a\x26\x0a\x2c\x0a\x36\x0a\x3c\x0a" +
+	"\x47\x0a\x4e\x0a\x59\x0a\x63\x0a\x72\x0a\x7e\x0a\x8b\x0a\x96\x0a" +
+	"\xad\x0a\xbe\x0a\xd4\x0a\xe4\x0a\xef\x0a\x06\x0b\x0f\x0b\x18\x0b" +
+	"\x28\x0b\x32\x0b\x3c\x0b\x49\x0b\x52\x0b\x5b\x0b\x6c\x0b\x7d\x0b" +
+	"\x8d\x0b\x92\x0b\x9c\x0b\xa6\x0b\xb1\x0b\xbe\x0b\xcc\x0b\xd8\x0b" +
+	"\xe4\x0b\xea\x0b\xfa\x0b" +
+	// name order
+	"\xc7\x00\xef\x00\x58\x00\xd6\x00\xa8\x00\xc5\x00\x05\x01\xd3\x00" +
+	"\x2e\x01\x59\x00\x5a\x00\x30\x00\x32\x00\xf7\x00\x71\x00\x70\x00" +
+	"\x72\x00\x6f\x00\xd9\x00\x1f\x01\x38\x00\x20\x01\xc8\x00\x0a\x01" +
+	"\x69\x00\x17\x00\x18\x00\x14\x00\x15\x00\x16\x00\x25\x01\x13\x00" +
+	"\xda\x00\x06\x01\x5c\x00\x5d\x00\x2f\x00\x23\x01\xdc\x00\x2e\x00" +
+	"\xf3\x00\xf4\x00\x31\x00\x33\x00\x34\x00\x2f\x01\x36\x00\x35\x00" +
+	"\x19\x00\x52\x00\x0a\x00\x3f\x01\x40\x01\xfe\x00\x0d\x00\x20\x00" +
+	"\x10\x00\x1b\x01\x07\x00\x1c\x01\x1a\x01\x1d\x01\x4f\x00\x2b\x00" +
+	"\x51\x00\x2d\x00\x61\x00\x33\x01\x32\x01\x2c\x01\x31\x01\xe9\x00" +
+	"\x63\x00\xa5\x00\x11\x00\x3c\x00\xae\x00\xac\x00\xad\x00\x9d\x00" +
+	"\x65\x00\xca\x00\x9a\x00\xa9\x00\xaa\x00\x8c\x00\x03\x01\x95\x00" +
+	"\x93\x00\xa2\x00\x9b\x00\xc9\x00\xce\x00\xaf\x00\xa6\x00\xab\x00" +
+	"\x08\x00\x3b\x01\x68\x00\x1b\x00\x1a\x00\x1c\x00\x03\x00\x01\x00" +
+	"\x04\x00\x11\x01\x00\x00\x02\x00\x16\x01\x17\x01\x15\x01\x1d\x00" +
+	"\x1f\x00\x1e\x00\xfd\x00\x13\x01\x67\x00\xd8\x00\x80\x00\x29\x01" +
+	"\x28\x01\x2a\x01\x09\x00\x25\x00\xc6\x00\x35\x01\x41\x01\x0b\x00" +
+	"\x3c\x01\x0c\x00\x12\x00\x0f\x00\x3d\x00\x06\x00\x36\x01\x38\x01" +
+	"\x37\x01\xe6\x00\x30\x01\xe8\x00\x08\x01\x04\x01\xeb\x00\xe5\x00" +
+	"\x22\x00\x21\x00\xe1\x00\x09\x01\xe3\x00\xdb\x00\x27\x00\x26\x01" +
+	"\x19\x01\xec\x00\xdf\x00\xb6\x00\xb5\x00\xb1\x00\xb4\x00\xb3\x00" +
+	"\xb2\x00\xd5\x00\x39\x01\xb8\x00\xb7\x00\xb9\x00\xba\x00\xe0\x00" +
+	"\xe2\x00\xe4\x00\xd4\x00\xf5\x00\x64\x00\x4e\x00\x29\x00\xf6\x00" +
+	"\x18\x01\x3e\x01\x37\x00\x21\x01\xee\x00\x5b\x00\x22\x01\x1e\x01" +
+	"\x14\x01\x3a\x00\x28\x00\x0e\x01\x0f\x01\x0d\x01\x48\x00\xa4\x00" +
+	"\x42\x00\x44\x00\x0b\x01\xf2\x00\x24\x01\x2b\x01\xfb\x00\xfc\x00" +
+	"\x47\x00\x74\x00\x43\x00\x45\x00\x0c\x01\x3b\x00\x27\x01\x3e\x00" +
+	"\xd2\x00\x4d\x00\x40\x00\x8d\x00\xcc\x00\xf0\x00\xd1\x00\xe7\x00" +
+	"\x0e\x00\x3d\x01\x01\x01\xd7\x00\x7f\x00\x12\x01\x42\x01\x85\x00" +
+	"\x87\x00\x86\x00\x89\x00\x8a\x00\x84\x00\x88\x00\xed\x00\x7c\x00" +
+	"\x7d\x00\x7a\x00\x00\x01\x78\x00\x77\x00\x7e\x00\x79\x00\xff\x00" +
+	"\x75\x00\x76\x00\x7b\x00\x02\x01\xbc\x00\xbb\x00\xbe\x00\xbd\x00" +
+	"\x46\x00\xfa\x00\xd0\x00\xcb\x00\xea\x00\x2d\x01\x62\x00\x5f\x00" +
+	"\xa1\x00\x97\x00\x96\x00\x8f\x00\x9e\x00\xa0\x00\x66\x00\xf9\x00" +
+	"\x99\x00\x8b\x00\x8e\x00\x94\x00\x92\x00\x90\x00\x9c\x00\xcd\x00" +
+	"\xa7\x00\x91\x00\x05\x00\x3a\x01\xc1\x00\xc0\x00\xc2\x00\xbf\x00" +
+	"\xcf\x00\x83\x00\x49\x00\xc3\x00\xc4\x00\x4b\x00\x2a\x00\x34\x01" +
+	"\x10\x01\xde\x00\xdd\x00\x24\x00\x50\x00\x53\x00\xf8\x00\xb0\x00" +
+	"\x73\x00\x4c\x00\x82\x00\x6a\x00\x6e\x00\x6c\x00\x6b\x00\x6d\x00" +
+	"\x54\x00\x56\x00\x55\x00\x98\x00\x81\x00\x2c\x00\xa3\x00\x26\x00" +
+	"\x9f\x00\x23\x00\x60\x00\x07\x01\x57\x00\x39\x00\x4a\x00\xf1\x00" +
+	"\x5e\x00\x3f\x00\x41\x00" +
+	// names
+	"io_setup" + // 0
+	"io_destroy" + // 1
+	"io_submit" + // 2
+	"io_cancel" + // 3
+	"io_getevents" + // 4
+	"setxattr" + // 5
+	"lsetxattr" + // 6
+	"fsetxattr" + // 7
+	"getxattr" + // 8
+	"lgetxattr" + // 9
+	"fgetxattr" + // 10
+	"listxattr" + // 11
+	"llistxattr" + // 12
+	"flistxattr" + // 13
+	"removexattr" + // 14
+	"lremovexattr" + // 15
+	"fremovexattr" + // 16
+	"getcwd" + // 17
+	"lookup_dcookie" + // 18
+	"eventfd2" + // 19
+	"epoll_create1" + // 20
+	"epoll_ctl" + // 21
+	"epoll_pwait" + // 22
+	"dup" + // 23
+	"dup3" + // 24
+	"fcntl" + // 25
+	"inotify_init1" + // 26
+	"inotify_add_watch" + // 27
+	"inotify_rm_watch" + // 28
+	"ioctl" + // 29
+	"ioprio_set" + // 30
+	"ioprio_get" + // 31
+	"flock" + // 32
+	"mknodat" + // 33
+	"mkdirat" + // 34
+	"unlinkat" + // 35
+	"symlinkat" + // 36
+	"linkat" + // 37
+	"umount2" + // 39
+	"mount" + // 40
+	"pivot_root" + // 41
+	"nfsservctl" + // 42
+	"statfs" + // 43
+	"fstatfs" + // 44
+	"truncate" + // 45
+	"ftruncate" + // 46
+	"fallocate" + // 47
+	"faccessat" + // 48
+	"chdir" + // 49
+	"fchdir" + // 50
+	"chroot" + // 51
+	"fchmod" + // 52
+	"fchmodat" + // 53
+	"fchownat" + // 54
+	"fchown" + // 55
+	"openat" + // 56
+	"close" + // 57
+	"vhangup" + // 58
+	"pipe2" + // 59
+	"quotactl" + // 60
+	"getdents64" + // 61
+	"lseek" + // 62
+	"read" + // 63
+	"write" + // 64
+	"readv" + // 65
+	"writev" + // 66
+	"pread64" + // 67
+	"pwrite64" + // 68
+	"preadv" + // 69
+	"pwritev" + // 70
+	"sendfile" + // 71
+	"pselect6" + // 72
+	"ppoll" + // 73
+	"signalfd4" + // 74
+	"vmsplice" + // 75
+	"splice" + // 76
+	"tee" + // 77
+	"readlinkat" + // 78
+	"newfstatat" + // 79
+	"fstat" + // 80
+	"sync" + // 81
+	"fsync" + // 82
+	"fdatasync" + // 83
+	"sync_file_range" + // 84
+	"timerfd_create" + // 85
+	"timerfd_settime" + // 86
+	"timerfd_gettime" + // 87
+	"utimensat" + // 88
+	"acct" + // 89
+	"capget" + // 90
+	"capset" + // 91
+	"personality" + // 92
+	"exit" + // 93
+	"exit_group" + // 94
+	"waitid" + // 95
+	"set_tid_address" + // 96
+	"unshare" + // 97
+	"futex" + // 98
+	"set_robust_list" + // 99
+	"get_robust_list" + // 100
+	"nanosleep" + // 101
+	"getitimer" + // 102
+	"setitimer" + // 103
+	"kexec_load" + // 104
+	"init_module" + // 105
+	"delete_module" + // 106
+	"timer_create" + // 107
+	"timer_gettime" + // 108
+	"timer_getoverrun" + // 109
+	"timer_settime" + // 110
+	"timer_delete" + // 111
+	"clock_settime" + // 112
+	"clock_gettime" + // 113
+	"clock_getres" + // 114
+	"clock_nanosleep" + // 115
+	"syslog" + // 116
+	"ptrace" + // 117
+	"sched_setparam" + // 118
+	"sched_setscheduler" + // 119
+	"sched_getscheduler" + // 120
+	"sched_getparam" + // 121
+	"sched_setaffinity" + // 122
+	"sched_getaffinity" + // 123
+	"sched_yield" + // 124
+	"sched_get_priority_max" + // 125
+	"sched_get_priority_min" + // 126
+	"sched_rr_get_interval" + // 127
+	"restart_syscall" + // 128
+	"kill" + // 129
+	"tkill" + // 130
+	"tgkill" + // 131
+	"sigaltstack" + // 132
+	"rt_sigsuspend" + // 133
+	"rt_sigaction" + // 134
+	"rt_sigprocmask" + // 135
+	"rt_sigpending" + // 136
+	"rt_sigtimedwait" + // 137
+	"rt_sigqueueinfo" + // 138
+	"rt_sigreturn" + // 139
+	"setpriority" + // 140
+	"getpriority" + // 141
+	"reboot" + // 142
+	"setregid" + // 143
+	"setgid" + // 144
+	"setreuid" + // 145
+	"setuid" + // 146
+	"setresuid" + // 147
+	"getresuid" + // 148
+	"setresgid" + // 149
+	"getresgid" + // 150
+	"setfsuid" + // 151
+	"setfsgid" + // 152
+	"times" + // 153
+	"setpgid" + // 154
+	"getpgid" + // 155
+	"getsid" + // 156
+	"setsid" + // 157
+	"getgroups" + // 158
+	"setgroups" + // 159
+	"uname" + // 160
+	"sethostname" + // 161
+	"setdomainname" + // 162
+	"getrusage" + // 165
+	"umask" + // 166
+	"prctl" + // 167
+	"getcpu" + // 168
+	"gettimeofday" + // 169
+	"settimeofday" + // 170
+	"adjtimex" + // 171
+	"getpid" + // 172
+	"getppid" + // 173
+	"getuid" + // 174
+	"geteuid" + // 175
+	"getgid" + // 176
+	"getegid" + // 177
+	"gettid" + // 178
+	"sysinfo" + // 179
+	"mq_open" + // 180
+	"mq_unlink" + // 181
+	"mq_timedsend" + // 182
+	"mq_timedreceive" + // 183
+	"mq_notify" + // 184
+	"mq_getsetattr" + // 185
+	"msgget" + // 186
+	"msgctl" + // 187
+	"msgrcv" + // 188
+	"msgsnd" + // 189
+	"semget" + // 190
+	"semctl" + // 191
+	"semtimedop" + // 192
+	"semop" + // 193
+	"shmget" + // 194
+	"shmctl" + // 195
+	"shmat" + // 196
+	"shmdt" + // 197
+	"socket" + // 198
+	"socketpair" + // 199
+	"bind" + // 200
+	"listen" + // 201
+	"accept" + // 202
+	"connect" + // 203
+	"getsockname" + // 204
+	"getpeername" + // 205
+	"sendto" + // 206
+	"recvfrom" + // 207
+	"setsockopt" + // 208
+	"getsockopt" + // 209
+	"shutdown" + // 210
+	"sendmsg" + // 211
+	"recvmsg" + // 212
+	"readahead" + // 213
+	"brk" + // 214
+	"munmap" + // 215
+	"mremap" + // 216
+	"add_key" + // 217
+	"request_key" + // 218
+	"keyctl" + // 219
+	"clone" + // 220
+	"execve" + // 221
+	"mmap" + // 222
+	"fadvise64" + // 223
+	"swapon" + // 224
+	"swapoff" + // 225
+	"mprotect" + // 226
+	"msync" + // 227
+	"mlock" + // 228
+	"munlock" + // 229
+	"mlockall" + // 230
+	"munlockall" + // 231
+	"mincore" + // 232
+	"madvise" + // 233
+	"remap_file_pages" + // 234
+	"mbind" + // 235
+	"get_mempolicy" + // 236
+	"set_mempolicy" + // 237
+	"migrate_pages" + // 238
+	"move_pages" + // 239
+	"rt_tgsigqueueinfo" + // 240
+	"perf_event_open" + // 241
+	"accept4" + // 242
+	"recvmmsg" + // 243
+	"wait4" + // 260
+	"prlimit64" + // 261
+	"fanotify_init" + // 262
+	"fanotify_mark" + // 263
+	"name_to_handle_at" + // 264
+	"open_by_handle_at" + // 265
+	"clock_adjtime" + // 266
+	"syncfs" + // 267
+	"setns" + // 268
+	"sendmmsg" + // 269
+	"process_vm_readv" + // 270
+	"process_vm_writev" + // 271
+	"kcmp" + // 272
+	"finit_module" + // 273
+	"sched_setattr" + // 274
+	"sched_getattr" + // 275
+	"renameat2" + // 276
+	"seccomp" + // 277
+	"getrandom" + // 278
+	"memfd_create" + // 279
+	"bpf" + // 280
+	"execveat" + // 281
+	"userfaultfd" + // 282
+	"membarrier" + // 283
+	"mlock2" + // 284
+	"copy_file_range" + // 285
+	"preadv2" + // 286
+	"pwritev2" + // 287
+	"pkey_mprotect" + // 288
+	"pkey_alloc" + // 289
+	"pkey_free" + // 290
+	"statx" + // 291
+	"io_pgetevents" + // 292
+	"rseq" + // 293
+	"kexec_file_load" + // 294
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_m68k lists the 443 syscalls of m68k by number.
-var sys_m68k = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"chown", 16},
-	{"oldstat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"oldfstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"access", 33},
-	{"nice", 34},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"setpgid", 57},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"select", 82},
-	{"symlink", 83},
-	{"oldlstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"vhangup", 111},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"cacheflush", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"create_module", 127},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"get_kernel_syms", 130},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"getpagesize", 166},
-	{"query_module", 167},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"lchown", 182},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"getpmsg", 188},
-	{"putpmsg", 189},
-	{"vfork", 190},
-	{"ugetrlimit", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"chown32", 198},
-	{"getuid32", 199},
-	{"getgid32", 200},
-	{"geteuid32", 201},
-	{"getegid32", 202},
-	{"setreuid32", 203},
-	{"setregid32", 204},
-	{"getgroups32", 205},
-	{"setgroups32", 206},
-	{"fchown32", 207},
-	{"setresuid32", 208},
-	{"getresuid32", 209},
-	{"setresgid32", 210},
-	{"getresgid32", 211},
-	{"lchown32", 212},
-	{"setuid32", 213},
-	{"setgid32", 214},
-	{"setfsuid32", 215},
-	{"setfsgid32", 216},
-	{"pivot_root", 217},
-	{"getdents64", 220},
-	{"gettid", 221},
-	{"tkill", 222},
-	{"setxattr", 223},
-	{"lsetxattr", 224},
-	{"fsetxattr", 225},
-	{"getxattr", 226},
-	{"lgetxattr", 227},
-	{"fgetxattr", 228},
-	{"listxattr", 229},
-	{"llistxattr", 230},
-	{"flistxattr", 231},
-	{"removexattr", 232},
-	{"lremovexattr", 233},
-	{"fremovexattr", 234},
-	{"futex", 235},
-	{"sendfile64", 236},
-	{"mincore", 237},
-	{"madvise", 238},
-	{"fcntl64", 239},
-	{"readahead", 240},
-	{"io_setup", 241},
-	{"io_destroy", 242},
-	{"io_getevents", 243},
-	{"io_submit", 244},
-	{"io_cancel", 245},
-	{"fadvise64", 246},
-	{"exit_group", 247},
-	{"lookup_dcookie", 248},
-	{"epoll_create", 249},
-	{"epoll_ctl", 250},
-	{"epoll_wait", 251},
-	{"remap_file_pages", 252},
-	{"set_tid_address", 253},
-	{"timer_create", 254},
-	{"timer_settime", 255},
-	{"timer_gettime", 256},
-	{"timer_getoverrun", 257},
-	{"timer_delete", 258},
-	{"clock_settime", 259},
-	{"clock_gettime", 260},
-	{"clock_getres", 261},
-	{"clock_nanosleep", 262},
-	{"statfs64", 263},
-	{"fstatfs64", 264},
-	{"tgkill", 265},
-	{"utimes", 266},
-	{"fadvise64_64", 267},
-	{"mbind", 268},
-	{"get_mempolicy", 269},
-	{"set_mempolicy", 270},
-	{"mq_open", 271},
-	{"mq_unlink", 272},
-	{"mq_timedsend", 273},
-	{"mq_timedreceive", 274},
-	{"mq_notify", 275},
-	{"mq_getsetattr", 276},
-	{"waitid", 277},
-	{"add_key", 279},
-	{"request_key", 280},
-	{"keyctl", 281},
-	{"ioprio_set", 282},
-	{"ioprio_get", 283},
-	{"inotify_init", 284},
-	{"inotify_add_watch", 285},
-	{"inotify_rm_watch", 286},
-	{"migrate_pages", 287},
-	{"openat", 288},
-	{"mkdirat", 289},
-	{"mknodat", 290},
-	{"fchownat", 291},
-	{"futimesat", 292},
-	{"fstatat64", 293},
-	{"unlinkat", 294},
-	{"renameat", 295},
-	{"linkat", 296},
-	{"symlinkat", 297},
-	{"readlinkat", 298},
-	{"fchmodat", 299},
-	{"faccessat", 300},
-	{"pselect6", 301},
-	{"ppoll", 302},
-	{"unshare", 303},
-	{"set_robust_list", 304},
-	{"get_robust_list", 305},
-	{"splice", 306},
-	{"sync_file_range", 307},
-	{"tee", 308},
-	{"vmsplice", 309},
-	{"move_pages", 310},
-	{"sched_setaffinity", 311},
-	{"sched_getaffinity", 312},
-	{"kexec_load", 313},
-	{"getcpu", 314},
-	{"epoll_pwait", 315},
-	{"utimensat", 316},
-	{"signalfd", 317},
-	{"timerfd_create", 318},
-	{"eventfd", 319},
-	{"fallocate", 320},
-	{"timerfd_settime", 321},
-	{"timerfd_gettime", 322},
-	{"signalfd4", 323},
-	{"eventfd2", 324},
-	{"epoll_create1", 325},
-	{"dup3", 326},
-	{"pipe2", 327},
-	{"inotify_init1", 328},
-	{"preadv", 329},
-	{"pwritev", 330},
-	{"rt_tgsigqueueinfo", 331},
-	{"perf_event_open", 332},
-	{"get_thread_area", 333},
-	{"set_thread_area", 334},
-	{"atomic_cmpxchg_32", 335},
-	{"atomic_barrier", 336},
-	{"fanotify_init", 337},
-	{"fanotify_mark", 338},
-	{"prlimit64", 339},
-	{"name_to_handle_at", 340},
-	{"open_by_handle_at", 341},
-	{"clock_adjtime", 342},
-	{"syncfs", 343},
-	{"setns", 344},
-	{"process_vm_readv", 345},
-	{"process_vm_writev", 346},
-	{"kcmp", 347},
-	{"finit_module", 348},
-	{"sched_setattr", 349},
-	{"sched_getattr", 350},
-	{"renameat2", 351},
-	{"getrandom", 352},
-	{"memfd_create", 353},
-	{"bpf", 354},
-	{"execveat", 355},
-	{"socket", 356},
-	{"socketpair", 357},
-	{"bind", 358},
-	{"connect", 359},
-	{"listen", 360},
-	{"accept4", 361},
-	{"getsockopt", 362},
-	{"setsockopt", 363},
-	{"getsockname", 364},
-	{"getpeername", 365},
-	{"sendto", 366},
-	{"sendmsg", 367},
-	{"recvfrom", 368},
-	{"recvmsg", 369},
-	{"shutdown", 370},
-	{"recvmmsg", 371},
-	{"sendmmsg", 372},
-	{"userfaultfd", 373},
-	{"membarrier", 374},
-	{"mlock2", 375},
-	{"copy_file_range", 376},
-	{"preadv2", 377},
-	{"pwritev2", 378},
-	{"statx", 379},
-	{"seccomp", 380},
-	{"pkey_mprotect", 381},
-	{"pkey_alloc", 382},
-	{"pkey_free", 383},
-	{"rseq", 384},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_m68k holds the 443 syscalls of m68k by number, packed as sysTable describes.
+const sys_m68k sysTable = "\xbb\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00\x14\x00\x00\x00" +
+	"\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00\x18\x00\x00\x00" +
+	"\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00\x1c\x00\x00\x00" +
+	"\x1d\x00\x00\x00\x1e\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00\x30\x00\x00\x00" +
+	"\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00" +
+	"\x36\x00\x00\x00\x37\x00\x00\x00\x39\x00\x00\x00\x3c\x00\x00\x00" +
+	"\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00" +
+	"\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00\x44\x00\x00\x00" +
+	"\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00\x48\x00\x00\x00" +
+	"\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00\x4c\x00\x00\x00" +
+	"\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00" +
+	"\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00\x54\x00\x00\x00" +
+	"\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00\x58\x00\x00\x00" +
+	"\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00" +
+	"\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00\x60\x00\x00\x00" +
+	"\x61\x00\x00\x00\x63\x00\x00\x00\x64\x00\x00\x00\x66\x00\x00\x00" +
+	"\x67\x00\x00\x00\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00" +
+	"\x6b\x00\x00\x00\x6c\x00\x00\x00\x6f\x00\x00\x00\x72\x00\x00\x00" +
+	"\x73\x00\x00\x00\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00" +
+	"\x77\x00\x00\x00\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00" +
+	"\x7b\x00\x00\x00\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00" +
+	"\x7f\x00\x00\x00\x80\x00\x00\x00\x81\x00\x00\x00\x82\x00\x00\x00" +
+	"\x83\x00\x00\x00\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00" +
+	"\x87\x00\x00\x00\x88\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa7\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00\xbf\x00\x00\x00" +
+	"\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00\xc3\x00\x00\x00" +
+	"\xc4\x00\x00\x00\xc5\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xcb\x00\x00\x00" +
+	"\xcc\x00\x00\x00\xcd\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd5\x00\x00\x00\xd6\x00\x00\x00\xd7\x00\x00\x00" +
+	"\xd8\x00\x00\x00\xd9\x00\x00\x00\xdc\x00\x00\x00\xdd\x00\x00\x00" +
+	"\xde\x00\x00\x00\xdf\x00\x00\x00\xe0\x00\x00\x00\xe1\x00\x00\x00" +
+	"\xe2\x00\x00\x00\xe3\x00\x00\x00\xe4\x00\x00\x00\xe5\x00\x00\x00" +
+	"\xe6\x00\x00\x00\xe7\x00\x00\x00\xe8\x00\x00\x00\xe9\x00\x00\x00" +
+	"\xea\x00\x00\x00\xeb\x00\x00\x00\xec\x00\x00\x00\xed\x00\x00\x00" +
+	"\xee\x00\x00\x00\xef\x00\x00\x00\xf0\x00\x00\x00\xf1\x00\x00\x00" +
+	"\xf2\x00\x00\x00\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00" +
+	"\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00" +
+	"\xfa\x00\x00\x00\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00" +
+	"\xfe\x00\x00\x00\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00" +
+	"\x02\x01\x00\x00\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00" +
+	"\x06\x01\x00\x00\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00" +
+	"\x0a\x01\x00\x00\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00" +
+	"\x0e\x01\x00\x00\x0f\x01\x00\x00\x10\x01\x00\x00\x11\x01\x00\x00" +
+	"\x12\x01\x00\x00\x13\x01\x00\x00\x14\x01\x00\x00\x15\x01\x00\x00" +
+	"\x17\x01\x00\x00\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00" +
+	"\x1b\x01\x00\x00\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00" +
+	"\x1f\x01\x00\x00\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00" +
+	"\x23\x01\x00\x00\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00" +
+	"\x27\x01\x00\x00\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00" +
+	"\x2b\x01\x00\x00\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00" +
+	"\x2f\x01\x00\x00\x30\x01\x00\x00\x31\x01\x00\x00\x32\x01\x00\x00" +
+	"\x33\x01\x00\x00\x34\x01\x00\x00\x35\x01\x00\x00\x36\x01\x00\x00" +
+	"\x37\x01\x00\x00\x38\x01\x00\x00\x39\x01\x00\x00\x3a\x01\x00\x00" +
+	"\x3b\x01\x00\x00\x3c\x01\x00\x00\x3d\x01\x00\x00\x3e\x01\x00\x00" +
+	"\x3f\x01\x00\x00\x40\x01\x00\x00\x41\x01\x00\x00\x42\x01\x00\x00" +
+	"\x43\x01\x00\x00\x44\x01\x00\x00\x45\x01\x00\x00\x46\x01\x00\x00" +
+	"\x47\x01\x00\x00\x48\x01\x00\x00\x49\x01\x00\x00\x4a\x01\x00\x00" +
+	"\x4b\x01\x00\x00\x4c\x01\x00\x00\x4d\x01\x00\x00\x4e\x01\x00\x00" +
+	"\x4f\x01\x00\x00\x50\x01\x00\x00\x51\x01\x00\x00\x52\x01\x00\x00" +
+	"\x53\x01\x00\x00\x54\x01\x00\x00\x55\x01\x00\x00\x56\x01\x00\x00" +
+	"\x57\x01\x00\x00\x58\x01\x00\x00\x59\x01\x00\x00\x5a\x01\x00\x00" +
+	"\x5b\x01\x00\x00\x5c\x01\x00\x00\x5d\x01\x00\x00\x5e\x01\x00\x00" +
+	"\x5f\x01\x00\x00\x60\x01\x00\x00\x61\x01\x00\x00\x62\x01\x00\x00" +
+	"\x63\x01\x00\x00\x64\x01\x00\x00\x65\x01\x00\x00\x66\x01\x00\x00" +
+	"\x67\x01\x00\x00\x68\x01\x00\x00\x69\x01\x00\x00\x6a\x01\x00\x00" +
+	"\x6b\x01\x00\x00\x6c\x01\x00\x00\x6d\x01\x00\x00\x6e\x01\x00\x00" +
+	"\x6f\x01\x00\x00\x70\x01\x00\x00\x71\x01\x00\x00\x72\x01\x00\x00" +
+	"\x73\x01\x00\x00\x74\x01\x00\x00\x75\x01\x00\x00\x76\x01\x00\x00" +
+	"\x77\x01\x00\x00\x78\x01\x00\x00\x79\x01\x00\x00\x7a\x01\x00\x00" +
+	"\x7b\x01\x00\x00\x7c\x01\x00\x00\x7d\x01\x00\x00\x7e\x01\x00\x00" +
+	"\x7f\x01\x00\x00\x80\x01\x00\x00\x89\x01\x00\x00\x8a\x01\x00\x00" +
+	"\x8b\x01\x00\x00\x8c\x01\x00\x00\x8d\x01\x00\x00\x8e\x01\x00\x00" +
+	"\x8f\x01\x00\x00\x90\x01\x00\x00\x91\x01\x00\x00\x92\x01\x00\x00" +
+	"\x93\x01\x00\x00\x94\x01\x00\x00\x95\x01\x00\x00\x96\x01\x00\x00" +
+	"\x97\x01\x00\x00\x98\x01\x00\x00\x99\x01\x00\x00\x9a\x01\x00\x00" +
+	"\x9b\x01\x00\x00\x9c\x01\x00\x00\x9d\x01\x00\x00\x9e\x01\x00\x00" +
+	"\xa0\x01\x00\x00\xa1\x01\x00\x00\xa2\x01\x00\x00\xa3\x01\x00\x00" +
+	"\xa4\x01\x00\x00\xa5\x01\x00\x00\xa6\x01\x00\x00\xa7\x01\x00\x00" +
+	"\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00" +
+	"\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00" +
+	"\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00" +
+	"\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00" +
+	"\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00" +
+	"\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00\xc0\x01\x00\x00" +
+	"\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00" +
+	"\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00" +
+	"\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00" +
+	"\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00" +
+	"\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00" +
+	"\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5d\x00\x64\x00\x69\x00\x6f\x00\x74\x00\x7a\x00\x80\x00\x86\x00" +
+	"\x8b\x00\x91\x00\x96\x00\x9e\x00\xa3\x00\xa8\x00\xae\x00\xb2\x00" +
+	"\xb6\x00\xba\x00\xc0\x00\xc5\x00\xca\x00\xcd\x00\xd1\x00\xd6\x00" +
+	"\xd9\x00\xdf\x00\xe5\x00\xeb\x00\xf2\x00\xf9\x00\xfd\x00\x04\x01" +
+	"\x09\x01\x0e\x01\x15\x01\x1a\x01\x20\x01\x25\x01\x29\x01\x30\x01" +
+	"\x37\x01\x3d\x01\x46\x01\x4e\x01\x56\x01\x5e\x01\x66\x01\x70\x01" +
+	"\x7a\x01\x85\x01\x8e\x01\x97\x01\xa0\x01\xac\x01\xb8\x01\xc1\x01" +
+	"\xca\x01\xd0\x01\xd7\x01\xdf\x01\xe7\x01\xed\x01\xf3\x01\xf9\x01" +
+	"\x00\x02\x04\x02\x0a\x02\x12\x02\x1b\x02\x21\x02\x27\x02\x32\x02" +
+	"\x3d\x02\x43\x02\x4a\x02\x54\x02\x5a\x02\x63\x02\x6c\x02\x70\x02" +
+	"\x75\x02\x7a\x02\x81\x02\x86\x02\x8d\x02\x94\x02\x97\x02\x9c\x02" +
+	"\xa5\x02\xaa\x02\xb7\x02\xbc\x02\xc6\x02\xce\x02\xd6\x02\xe1\x02" +
+	"\xee\x02\xf9\x02\x06\x03\x15\x03\x1d\x03\x24\x03\x2a\x03\x31\x03" +
+	"\x36\x03\x41\x03\x49\x03\x51\x03\x58\x03\x60\x03\x6a\x03\x6f\x03" +
+	"\x74\x03\x79\x03\x7f\x03\x85\x03\x8e\x03\x95\x03\x9a\x03\xa1\x03" +
+	"\xa9\x03\xb3\x03\xc1\x03\xcf\x03\xe1\x03\xf3\x03\xfe\x03\x14\x04" +
+	"\x2a\x04\x3f\x04\x48\x04\x4e\x04\x57\x04\x60\x04\x6b\x04\x77\x04" +
+	"\x7b\x04\x85\x04\x8e\x04\x97\x04\x9c\x04\xa8\x04\xb4\x04\xc2\x04" +
+	"\xcf\x04\xde\x04\xed\x04\xfa\x04\x01\x05\x09\x05\x0f\x05\x15\x05" +
+	"\x1b\x05\x21\x05\x2c\x05\x34\x05\x3b\x05\x42\x05\x47\x05\x51\x05" +
+	"\x56\x05\x60\x05\x6b\x05\x71\x05\x78\x05\x7f\x05\x86\x05\x8e\x05" +
+	"\x96\x05\x9f\x05\xa8\x05\xb2\x05\xbc\x05\xc7\x05\xd2\x05\xda\x05" +
+	"\xe5\x05\xf0\x05\xfb\x05\x06\x06\x0e\x06\x16\x06\x1e\x06\x28\x06" +
+	"\x32\x06\x3c\x06\x46\x06\x4c\x06\x51\x06\x59\x06\x62\x06\x6b\x06" +
+	"\x73\x06\x7c\x06\x85\x06\x8e\x06\x98\x06\xa2\x06\xad\x06\xb9\x06" +
+	"\xc5\x06\xca\x06\xd4\x06\xdb\x06\xe2\x06\xe9\x06\xf2\x06\xfa\x06" +
+	"\x04\x07\x10\x07\x19\x07\x22\x07\x2b\x07\x35\x07\x43\x07\x4f\x07" +
+	"\x58\x07\x62\x07\x72\x07\x81\x07\x8d\x07\x9a\x07\xa7\x07\xb7\x07" +
+	"\xc3\x07\xd0\x07\xdd\x07\xe9\x07\xf8\x07\x00\x08\x09\x08\x0f\x08" +
+	"\x15\x08\x21\x08\x26\x08\x33\x08\x40\x08\x47\x08\x50\x08\x5c\x08" +
+	"\x6b\x08\x74\x08\x81\x08\x87\x08\x8e\x08\x99\x08\x9f\x08\xa9\x08" +
+	"\xb3\x08\xbf\x08\xd0\x08\xe0\x08\xed\x08\xf3\x08\xfa\x08\x01\x09" +
+	"\x09\x09\x12\x09\x1b\x09\x23\x09\x2b\x09\x31\x09\x3a\x09\x44\x09" +
+	"\x4c\x09\x55\x09\x5d\x09\x62\x09\x69\x09\x78\x09\x87\x09\x8d\x09" +
+	"\x9c\x09\x9f\x09\xa7\x09\xb1\x09\xc2\x09\xd3\x09\xdd\x09\xe3\x09" +
+	"\xee\x09\xf7\x09\xff\x09\x0d\x0a\x14\x0a\x1d\x0a\x2c\x0a\x3b\x0a" +
+	"\x44\x0a\x4c\x0a\x59\x0a\x5d\x0a\x62\x0a\x6f\x0a\x75\x0a\x7c\x0a" +
+	"\x8d\x0a\x9c\x0a\xab\x0a\xba\x0a\xcb\x0a\xd9\x0a\xe6\x0a\xf3\x0a" +
+	"\xfc\x0a\x0d\x0b\x1e\x0b\x2b\x0b\x31\x0b\x36\x0b\x46\x0b\x57\x0b" +
+	"\x5b\x0b\x67\x0b\x74\x0b\x81\x0b\x8a\x0b\x93\x0b\x9f\x0b\xa2\x0b" +
+	"\xaa\x0b\xb0\x0b\xba\x0b\xbe\x0b\xc5\x0b\xcb\x0b\xd2\x0b\xdc\x0b" +
+	"\xe6\x0b\xf1\x0b\xfc\x0b\x02\x0c\x09\x0c\x11\x0c\x18\x0c\x20\x0c" +
+	"\x28\x0c\x30\x0c\x3b\x0c\x45\x0c\x4b\x0c\x5a\x0c\x61\x0c\x69\x0c" +
+	"\x6e\x0c\x75\x0c\x82\x0c\x8c\x0c\x95\x0c\x99\x0c\x9f\x0c\xa5\x0c" +
+	"\xab\x0c\xb1\x0c\xb6\x0c\xbb\x0c\xc1\x0c\xc7\x0c\xcd\x0c\xd3\x0c" +
+	"\xe2\x0c\xf1\x0c\x00\x0d\x13\x0d\x29\x0d\x38\x0d\x47\x0d\x58\x0d" +
+	"\x69\x0d\x79\x0d\x88\x0d\x94\x0d\xa8\x0d\xb7\x0d\xca\x0d\xe0\x0d" +
+	"\xf1\x0d\x07\x0e\x13\x0e\x2f\x0e\x40\x0e\x4e\x0e\x5c\x0e\x6d\x0e" +
+	"\x76\x0e\x80\x0e\x86\x0e\x8e\x0e\x95\x0e\x9b\x0e\xa5\x0e\xab\x0e" +
+	"\xb6\x0e\xbd\x0e\xc8\x0e\xd2\x0e\xe1\x0e\xed\x0e\xfa\x0e\x05\x0f" +
+	"\x1c\x0f\x2d\x0f\x43\x0f\x53\x0f\x5e\x0f\x75\x0f\x7e\x0f\x87\x0f" +
+	"\x97\x0f\xa1\x0f\xab\x0f\xb8\x0f\xc1\x0f\xca\x0f\xdb\x0f\xec\x0f" +
+	"\xfc\x0f\x01\x10\x0b\x10\x15\x10\x20\x10\x2d\x10\x3b\x10\x47\x10" +
+	"\x53\x10\x59\x10\x69\x10" +
+	// name order
+	"\x7c\x00\x7e\x00\x85\x00\x56\x01\x1e\x00\x2e\x00\x04\x01\x6d\x00" +
+	"\x1a\x00\x3d\x01\x3c\x01\x77\x00\x53\x01\x4f\x01\x28\x00\x6c\x00" +
+	"\xa6\x01\xa8\x00\xa9\x00\x0c\x00\x0f\x00\x10\x00\xb6\x00\x34\x00" +
+	"\x43\x01\x7a\x01\xf3\x00\x7b\x01\xf2\x00\x78\x01\xf4\x00\x7c\x01" +
+	"\xf1\x00\x79\x01\x69\x00\x97\x01\x06\x00\x98\x01\x54\x01\x65\x01" +
+	"\x08\x00\x70\x00\x72\x00\x25\x00\x36\x00\x33\x01\xe7\x00\x32\x01" +
+	"\xe8\x00\x28\x01\x9d\x01\xe9\x00\x2c\x01\x31\x01\x0b\x00\x50\x01" +
+	"\x01\x00\xe5\x00\x19\x01\x9b\x01\xe4\x00\xf9\x00\x2d\x01\x3e\x01" +
+	"\x3f\x01\x76\x00\x55\x00\x18\x01\xa7\x01\x56\x00\xbf\x00\x10\x01" +
+	"\x31\x00\xdd\x00\x84\x00\xd2\x00\xb7\x01\xb8\x01\x49\x01\xd5\x00" +
+	"\x7f\x00\x02\x00\xd8\x00\x93\x01\xcf\x00\x94\x01\x92\x01\x95\x01" +
+	"\x61\x00\xb5\x00\x12\x01\x5a\x00\xf6\x00\x67\x00\x54\x00\xb2\x00" +
+	"\xd9\x00\xab\x01\x8a\x01\xaa\x01\xa4\x01\xa9\x01\x11\x01\x73\x00" +
+	"\xfb\x00\x1e\x01\x3a\x01\x27\x01\xa7\x00\x7d\x00\xca\x00\x2d\x00" +
+	"\xba\x00\x2c\x00\xb9\x00\x2a\x00\xb8\x00\x47\x00\xbd\x00\x5e\x00" +
+	"\x96\x00\x5a\x01\x75\x00\x38\x00\x13\x00\xac\x00\x37\x00\x57\x00" +
+	"\x4d\x01\x9b\x00\xc3\x00\x95\x00\xc1\x00\x43\x00\x44\x00\x83\x00" +
+	"\x59\x01\x57\x01\xcb\x00\x45\x00\x17\x00\xb7\x00\xd0\x00\xb3\x01" +
+	"\x71\x00\x0a\x01\x09\x01\x35\x01\x0b\x01\xe3\x00\xe0\x00\xe1\x00" +
+	"\x84\x01\xdf\x00\xe2\x00\x8e\x01\x8f\x01\x8d\x01\x30\x00\x08\x01" +
+	"\x07\x01\x66\x00\x48\x01\x26\x01\x06\x01\x21\x00\xa1\x01\xa0\x01" +
+	"\xa2\x01\xa6\x00\xc4\x00\xd1\x00\x09\x00\x15\x01\x55\x01\xad\x01" +
+	"\xb9\x01\xd3\x00\xb4\x01\xd4\x00\xe6\x00\xd7\x00\x12\x00\xce\x00" +
+	"\xae\x01\xb0\x01\xaf\x01\x60\x00\xb4\x00\xdc\x00\xa8\x01\xfa\x00" +
+	"\x63\x01\x4e\x01\x0c\x01\xdb\x00\x23\x00\x0e\x01\x0e\x00\x0f\x01" +
+	"\x86\x00\x64\x01\x88\x00\x51\x00\xb0\x00\x14\x00\x9e\x01\x91\x01" +
+	"\x23\x01\x6e\x00\x02\x01\x01\x01\xfd\x00\x00\x01\x87\x01\xff\x00" +
+	"\x86\x01\xfe\x00\x93\x00\xb1\x01\x77\x01\x74\x01\x76\x01\x75\x01" +
+	"\x80\x00\x87\x00\x89\x00\x52\x00\x41\x01\x92\x00\x99\x00\x1f\x00" +
+	"\x1b\x00\x4b\x00\x11\x00\x05\x00\x42\x01\x90\x01\xb6\x01\x0d\x01" +
+	"\x99\x01\x1c\x00\x39\x01\x79\x00\x9a\x01\x96\x01\x8c\x01\x26\x00" +
+	"\x34\x01\xc9\x00\x6b\x01\x6c\x01\x6a\x01\x98\x00\x1b\x01\x83\x01" +
+	"\x9c\x00\xa4\x00\x36\x01\x66\x01\x40\x01\x9c\x01\xa3\x01\x46\x01" +
+	"\x47\x01\x1a\x01\x82\x01\x19\x00\xad\x00\xa5\x00\x37\x01\x67\x01" +
+	"\x97\x00\x74\x00\x9f\x01\x03\x00\xde\x00\x50\x00\x4c\x00\x17\x01" +
+	"\x81\x00\x4f\x00\x5d\x01\x60\x01\x85\x01\x5e\x01\xea\x00\xd6\x00" +
+	"\xb5\x01\x22\x00\x14\x01\x4c\x01\x05\x01\x00\x00\x24\x00\x6d\x01" +
+	"\xba\x01\x9e\x00\xa0\x00\x9f\x00\xa2\x00\x9d\x00\xa3\x00\xa1\x00" +
+	"\x89\x01\x38\x01\x8f\x00\x90\x00\x25\x01\x4b\x01\x8b\x00\x8d\x00" +
+	"\x91\x00\x8b\x01\x24\x01\x4a\x01\x8a\x00\x8c\x00\x8e\x00\x69\x01" +
+	"\x49\x00\x6f\x01\x6e\x01\x88\x01\xab\x00\xda\x00\x61\x01\x5c\x01" +
+	"\x5b\x01\xfc\x00\xa5\x01\x1d\x01\x3b\x01\xeb\x00\x6a\x00\x7b\x00" +
+	"\xc8\x00\x7a\x00\xc7\x00\x29\x00\xc6\x00\x48\x00\xbe\x00\x41\x00" +
+	"\x5d\x00\x45\x01\x32\x00\x58\x00\x3e\x00\xbc\x00\x9a\x00\xc2\x00" +
+	"\x94\x00\xc0\x00\x3d\x00\xbb\x00\x42\x00\x39\x00\x58\x01\x46\x00" +
+	"\x16\x00\xc5\x00\xcd\x00\xb2\x01\x3b\x00\x72\x01\x71\x01\x73\x01" +
+	"\x70\x01\x5f\x01\x3a\x00\xaa\x00\x2b\x00\x2a\x01\x30\x01\x40\x00" +
+	"\x6f\x00\x68\x00\x3f\x00\x51\x01\x5b\x00\x52\x01\x1f\x01\x3c\x00" +
+	"\x5f\x00\xb3\x00\x59\x00\xf5\x00\xac\x01\x68\x01\x18\x00\x64\x00" +
+	"\x4e\x00\x4a\x00\x16\x01\x20\x00\x20\x01\x44\x01\x78\x00\x65\x00" +
+	"\x5c\x00\x21\x01\xf7\x00\x0d\x00\xec\x00\xf0\x00\xef\x00\xee\x00" +
+	"\x7d\x01\xed\x00\x7e\x01\x2b\x01\x2f\x01\x7f\x01\x2e\x01\x80\x01" +
+	"\x27\x00\xcc\x00\x53\x00\xb1\x00\xaf\x00\x33\x00\x15\x00\x2f\x00" +
+	"\x6b\x00\x0a\x00\x13\x01\x1c\x01\x4d\x00\x62\x01\x35\x00\x1d\x00" +
+	"\x29\x01\x81\x01\xf8\x00\xae\x00\x62\x00\x22\x01\x63\x00\x03\x01" +
+	"\x07\x00\x04\x00\x82\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"chown" + // 16
+	"oldstat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"oldfstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"access" + // 33
+	"nice" + // 34
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"setpgid" + // 57
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"select" + // 82
+	"symlink" + // 83
+	"oldlstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"vhangup" + // 111
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"cacheflush" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"create_module" + // 127
+	"init_module" + // 128
+	"delete_module" + // 129
+	"get_kernel_syms" + // 130
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"getpagesize" + // 166
+	"query_module" + // 167
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"lchown" + // 182
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"getpmsg" + // 188
+	"putpmsg" + // 189
+	"vfork" + // 190
+	"ugetrlimit" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"chown32" + // 198
+	"getuid32" + // 199
+	"getgid32" + // 200
+	"geteuid32" + // 201
+	"getegid32" + // 202
+	"setreuid32" + // 203
+	"setregid32" + // 204
+	"getgroups32" + // 205
+	"setgroups32" + // 206
+	"fchown32" + // 207
+	"setresuid32" + // 208
+	"getresuid32" + // 209
+	"setresgid32" + // 210
+	"getresgid32" + // 211
+	"lchown32" + // 212
+	"setuid32" + // 213
+	"setgid32" + // 214
+	"setfsuid32" + // 215
+	"setfsgid32" + // 216
+	"pivot_root" + // 217
+	"getdents64" + // 220
+	"gettid" + // 221
+	"tkill" + // 222
+	"setxattr" + // 223
+	"lsetxattr" + // 224
+	"fsetxattr" + // 225
+	"getxattr" + // 226
+	"lgetxattr" + // 227
+	"fgetxattr" + // 228
+	"listxattr" + // 229
+	"llistxattr" + // 230
+	"flistxattr" + // 231
+	"removexattr" + // 232
+	"lremovexattr" + // 233
+	"fremovexattr" + // 234
+	"futex" + // 235
+	"sendfile64" + // 236
+	"mincore" + // 237
+	"madvise" + // 238
+	"fcntl64" + // 239
+	"readahead" + // 240
+	"io_setup" + // 241
+	"io_destroy" + // 242
+	"io_getevents" + // 243
+	"io_submit" + // 244
+	"io_cancel" + // 245
+	"fadvise64" + // 246
+	"exit_group" + // 247
+	"lookup_dcookie" + // 248
+	"epoll_create" + // 249
+	"epoll_ctl" + // 250
+	"epoll_wait" + // 251
+	"remap_file_pages" + // 252
+	"set_tid_address" + // 253
+	"timer_create" + // 254
+	"timer_settime" + // 255
+	"timer_gettime" + // 256
+	"timer_getoverrun" + // 257
+	"timer_delete" + // 258
+	"clock_settime" + // 259
+	"clock_gettime" + // 260
+	"clock_getres" + // 261
+	"clock_nanosleep" + // 262
+	"statfs64" + // 263
+	"fstatfs64" + // 264
+	"tgkill" + // 265
+	"utimes" + // 266
+	"fadvise64_64" + // 267
+	"mbind" + // 268
+	"get_mempolicy" + // 269
+	"set_mempolicy" + // 270
+	"mq_open" + // 271
+	"mq_unlink" + // 272
+	"mq_timedsend" + // 273
+	"mq_timedreceive" + // 274
+	"mq_notify" + // 275
+	"mq_getsetattr" + // 276
+	"waitid" + // 277
+	"add_key" + // 279
+	"request_key" + // 280
+	"keyctl" + // 281
+	"ioprio_set" + // 282
+	"ioprio_get" + // 283
+	"inotify_init" + // 284
+	"inotify_add_watch" + // 285
+	"inotify_rm_watch" + // 286
+	"migrate_pages" + // 287
+	"openat" + // 288
+	"mkdirat" + // 289
+	"mknodat" + // 290
+	"fchownat" + // 291
+	"futimesat" + // 292
+	"fstatat64" + // 293
+	"unlinkat" + // 294
+	"renameat" + // 295
+	"linkat" + // 296
+	"symlinkat" + // 297
+	"readlinkat" + // 298
+	"fchmodat" + // 299
+	"faccessat" + // 300
+	"pselect6" + // 301
+	"ppoll" + // 302
+	"unshare" + // 303
+	"set_robust_list" + // 304
+	"get_robust_list" + // 305
+	"splice" + // 306
+	"sync_file_range" + // 307
+	"tee" + // 308
+	"vmsplice" + // 309
+	"move_pages" + // 310
+	"sched_setaffinity" + // 311
+	"sched_getaffinity" + // 312
+	"kexec_load" + // 313
+	"getcpu" + // 314
+	"epoll_pwait" + // 315
+	"utimensat" + // 316
+	"signalfd" + // 317
+	"timerfd_create" + // 318
+	"eventfd" + // 319
+	"fallocate" + // 320
+	"timerfd_settime" + // 321
+	"timerfd_gettime" + // 322
+	"signalfd4" + // 323
+	"eventfd2" + // 324
+	"epoll_create1" + // 325
+	"dup3" + // 326
+	"pipe2" + // 327
+	"inotify_init1" + // 328
+	"preadv" + // 329
+	"pwritev" + // 330
+	"rt_tgsigqueueinfo" + // 331
+	"perf_event_open" + // 332
+	"get_thread_area" + // 333
+	"set_thread_area" + // 334
+	"atomic_cmpxchg_32" + // 335
+	"atomic_barrier" + // 336
+	"fanotify_init" + // 337
+	"fanotify_mark" + // 338
+	"prlimit64" + // 339
+	"name_to_handle_at" + // 340
+	"open_by_handle_at" + // 341
+	"clock_adjtime" + // 342
+	"syncfs" + // 343
+	"setns" + // 344
+	"process_vm_readv" + // 345
+	"process_vm_writev" + // 346
+	"kcmp" + // 347
+	"finit_module" + // 348
+	"sched_setattr" + // 349
+	"sched_getattr" + // 350
+	"renameat2" + // 351
+	"getrandom" + // 352
+	"memfd_create" + // 353
+	"bpf" + // 354
+	"execveat" + // 355
+	"socket" + // 356
+	"socketpair" + // 357
+	"bind" + // 358
+	"connect" + // 359
+	"listen" + // 360
+	"accept4" + // 361
+	"getsockopt" + // 362
+	"setsockopt" + // 363
+	"getsockname" + // 364
+	"getpeername" + // 365
+	"sendto" + // 366
+	"sendmsg" + // 367
+	"recvfrom" + // 368
+	"recvmsg" + // 369
+	"shutdown" + // 370
+	"recvmmsg" + // 371
+	"sendmmsg" + // 372
+	"userfaultfd" + // 373
+	"membarrier" + // 374
+	"mlock2" + // 375
+	"copy_file_range" + // 376
+	"preadv2" + // 377
+	"pwritev2" + // 378
+	"statx" + // 379
+	"seccomp" + // 380
+	"pkey_mprotect" + // 381
+	"pkey_alloc" + // 382
+	"pkey_free" + // 383
+	"rseq" + // 384
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_parisc lists the 407 syscalls of parisc by number.
-var sys_parisc = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"socket", 17},
-	{"stat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"bind", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"fstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"connect", 31},
-	{"listen", 32},
-	{"access", 33},
-	{"nice", 34},
-	{"accept", 35},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"getsockname", 44},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"getpeername", 53},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"socketpair", 56},
-	{"setpgid", 57},
-	{"send", 58},
-	{"uname", 59},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"pivot_root", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"mincore", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"sendto", 82},
-	{"symlink", 83},
-	{"lstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"mmap2", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"recv", 98},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"stat64", 101},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"capget", 106},
-	{"capset", 107},
-	{"pread64", 108},
-	{"pwrite64", 109},
-	{"getcwd", 110},
-	{"vhangup", 111},
-	{"fstat64", 112},
-	{"vfork", 113},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"shutdown", 117},
-	{"fsync", 118},
-	{"madvise", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"sendfile", 122},
-	{"recvfrom", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"sigaltstack", 166},
-	{"poll", 168},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"chown", 180},
-	{"setsockopt", 181},
-	{"getsockopt", 182},
-	{"sendmsg", 183},
-	{"recvmsg", 184},
-	{"semop", 185},
-	{"semget", 186},
-	{"semctl", 187},
-	{"msgsnd", 188},
-	{"msgrcv", 189},
-	{"msgget", 190},
-	{"msgctl", 191},
-	{"shmat", 192},
-	{"shmdt", 193},
-	{"shmget", 194},
-	{"shmctl", 195},
-	{"lstat64", 198},
-	{"truncate64", 199},
-	{"ftruncate64", 200},
-	{"getdents64", 201},
-	{"fcntl64", 202},
-	{"gettid", 206},
-	{"readahead", 207},
-	{"tkill", 208},
-	{"sendfile64", 209},
-	{"futex", 210},
-	{"sched_setaffinity", 211},
-	{"sched_getaffinity", 212},
-	{"io_setup", 215},
-	{"io_destroy", 216},
-	{"io_getevents", 217},
-	{"io_submit", 218},
-	{"io_cancel", 219},
-	{"exit_group", 222},
-	{"lookup_dcookie", 223},
-	{"epoll_create", 224},
-	{"epoll_ctl", 225},
-	{"epoll_wait", 226},
-	{"remap_file_pages", 227},
-	{"semtimedop", 228},
-	{"mq_open", 229},
-	{"mq_unlink", 230},
-	{"mq_timedsend", 231},
-	{"mq_timedreceive", 232},
-	{"mq_notify", 233},
-	{"mq_getsetattr", 234},
-	{"waitid", 235},
-	{"fadvise64_64", 236},
-	{"set_tid_address", 237},
-	{"setxattr", 238},
-	{"lsetxattr", 239},
-	{"fsetxattr", 240},
-	{"getxattr", 241},
-	{"lgetxattr", 242},
-	{"fgetxattr", 243},
-	{"listxattr", 244},
-	{"llistxattr", 245},
-	{"flistxattr", 246},
-	{"removexattr", 247},
-	{"lremovexattr", 248},
-	{"fremovexattr", 249},
-	{"timer_create", 250},
-	{"timer_settime", 251},
-	{"timer_gettime", 252},
-	{"timer_getoverrun", 253},
-	{"timer_delete", 254},
-	{"clock_settime", 255},
-	{"clock_gettime", 256},
-	{"clock_getres", 257},
-	{"clock_nanosleep", 258},
-	{"tgkill", 259},
-	{"mbind", 260},
-	{"get_mempolicy", 261},
-	{"set_mempolicy", 262},
-	{"add_key", 264},
-	{"request_key", 265},
-	{"keyctl", 266},
-	{"ioprio_set", 267},
-	{"ioprio_get", 268},
-	{"inotify_init", 269},
-	{"inotify_add_watch", 270},
-	{"inotify_rm_watch", 271},
-	{"migrate_pages", 272},
-	{"pselect6", 273},
-	{"ppoll", 274},
-	{"openat", 275},
-	{"mkdirat", 276},
-	{"mknodat", 277},
-	{"fchownat", 278},
-	{"futimesat", 279},
-	{"fstatat64", 280},
-	{"unlinkat", 281},
-	{"renameat", 282},
-	{"linkat", 283},
-	{"symlinkat", 284},
-	{"readlinkat", 285},
-	{"fchmodat", 286},
-	{"faccessat", 287},
-	{"unshare", 288},
-	{"set_robust_list", 289},
-	{"get_robust_list", 290},
-	{"splice", 291},
-	{"sync_file_range", 292},
-	{"tee", 293},
-	{"vmsplice", 294},
-	{"move_pages", 295},
-	{"getcpu", 296},
-	{"epoll_pwait", 297},
-	{"statfs64", 298},
-	{"fstatfs64", 299},
-	{"kexec_load", 300},
-	{"utimensat", 301},
-	{"signalfd", 302},
-	{"eventfd", 304},
-	{"fallocate", 305},
-	{"timerfd_create", 306},
-	{"timerfd_settime", 307},
-	{"timerfd_gettime", 308},
-	{"signalfd4", 309},
-	{"eventfd2", 310},
-	{"epoll_create1", 311},
-	{"dup3", 312},
-	{"pipe2", 313},
-	{"inotify_init1", 314},
-	{"preadv", 315},
-	{"pwritev", 316},
-	{"rt_tgsigqueueinfo", 317},
-	{"perf_event_open", 318},
-	{"recvmmsg", 319},
-	{"accept4", 320},
-	{"prlimit64", 321},
-	{"fanotify_init", 322},
-	{"fanotify_mark", 323},
-	{"clock_adjtime", 324},
-	{"name_to_handle_at", 325},
-	{"open_by_handle_at", 326},
-	{"syncfs", 327},
-	{"setns", 328},
-	{"sendmmsg", 329},
-	{"process_vm_readv", 330},
-	{"process_vm_writev", 331},
-	{"kcmp", 332},
-	{"finit_module", 333},
-	{"sched_setattr", 334},
-	{"sched_getattr", 335},
-	{"utimes", 336},
-	{"renameat2", 337},
-	{"seccomp", 338},
-	{"getrandom", 339},
-	{"memfd_create", 340},
-	{"bpf", 341},
-	{"execveat", 342},
-	{"membarrier", 343},
-	{"userfaultfd", 344},
-	{"mlock2", 345},
-	{"copy_file_range", 346},
-	{"preadv2", 347},
-	{"pwritev2", 348},
-	{"statx", 349},
-	{"io_pgetevents", 350},
-	{"pkey_mprotect", 351},
-	{"pkey_alloc", 352},
-	{"pkey_free", 353},
-	{"rseq", 354},
-	{"kexec_file_load", 355},
-	{"cacheflush", 356},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_parisc holds the 407 syscalls of parisc by number, packed as sysTable describes.
+const sys_parisc sysTable = "\x97\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00" +
+	"\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00\x74\x00\x00\x00" +
+	"\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00\x78\x00\x00\x00" +
+	"\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00\x7c\x00\x00\x00" +
+	"\x7d\x00\x00\x00\x7e\x00\x00\x00\x80\x00\x00\x00\x81\x00\x00\x00" +
+	"\x83\x00\x00\x00\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00" +
+	"\x87\x00\x00\x00\x88\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8c\x00\x00\x00\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00" +
+	"\x90\x00\x00\x00\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00" +
+	"\x94\x00\x00\x00\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00" +
+	"\x98\x00\x00\x00\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00" +
+	"\x9c\x00\x00\x00\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00" +
+	"\xa0\x00\x00\x00\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00" +
+	"\xa4\x00\x00\x00\xa5\x00\x00\x00\xa6\x00\x00\x00\xa8\x00\x00\x00" +
+	"\xaa\x00\x00\x00\xab\x00\x00\x00\xac\x00\x00\x00\xad\x00\x00\x00" +
+	"\xae\x00\x00\x00\xaf\x00\x00\x00\xb0\x00\x00\x00\xb1\x00\x00\x00" +
+	"\xb2\x00\x00\x00\xb3\x00\x00\x00\xb4\x00\x00\x00\xb5\x00\x00\x00" +
+	"\xb6\x00\x00\x00\xb7\x00\x00\x00\xb8\x00\x00\x00\xb9\x00\x00\x00" +
+	"\xba\x00\x00\x00\xbb\x00\x00\x00\xbc\x00\x00\x00\xbd\x00\x00\x00" +
+	"\xbe\x00\x00\x00\xbf\x00\x00\x00\xc0\x00\x00\x00\xc1\x00\x00\x00" +
+	"\xc2\x00\x00\x00\xc3\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00" +
+	"\xc8\x00\x00\x00\xc9\x00\x00\x00\xca\x00\x00\x00\xce\x00\x00\x00" +
+	"\xcf\x00\x00\x00\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00" +
+	"\xd3\x00\x00\x00\xd4\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00" +
+	"\xd9\x00\x00\x00\xda\x00\x00\x00\xdb\x00\x00\x00\xde\x00\x00\x00" +
+	"\xdf\x00\x00\x00\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00" +
+	"\xe3\x00\x00\x00\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00" +
+	"\xe7\x00\x00\x00\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00" +
+	"\xeb\x00\x00\x00\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00" +
+	"\xef\x00\x00\x00\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00" +
+	"\xf3\x00\x00\x00\xf4\x00\x00\x00\xf5\x00\x00\x00\xf6\x00\x00\x00" +
+	"\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00\xfa\x00\x00\x00" +
+	"\xfb\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00" +
+	"\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00" +
+	"\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00" +
+	"\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00" +
+	"\x10\x01\x00\x00\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00" +
+	"\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00" +
+	"\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00" +
+	"\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00" +
+	"\x28\x01\x00\x00\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00" +
+	"\x2c\x01\x00\x00\x2d\x01\x00\x00\x2e\x01\x00\x00\x30\x01\x00\x00" +
+	"\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00\x34\x01\x00\x00" +
+	"\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00\x38\x01\x00\x00" +
+	"\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00\x3c\x01\x00\x00" +
+	"\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00\x40\x01\x00\x00" +
+	"\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00\x44\x01\x00\x00" +
+	"\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00\x48\x01\x00\x00" +
+	"\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00\x4c\x01\x00\x00" +
+	"\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00\x50\x01\x00\x00" +
+	"\x51\x01\x00\x00\x52\x01\x00\x00\x53\x01\x00\x00\x54\x01\x00\x00" +
+	"\x55\x01\x00\x00\x56\x01\x00\x00\x57\x01\x00\x00\x58\x01\x00\x00" +
+	"\x59\x01\x00\x00\x5a\x01\x00\x00\x5b\x01\x00\x00\x5c\x01\x00\x00" +
+	"\x5d\x01\x00\x00\x5e\x01\x00\x00\x5f\x01\x00\x00\x60\x01\x00\x00" +
+	"\x61\x01\x00\x00\x62\x01\x00\x00\x63\x01\x00\x00\x64\x01\x00\x00" +
+	"\x93\x01\x00\x00\x94\x01\x00\x00\x95\x01\x00\x00\x96\x01\x00\x00" +
+	"\x97\x01\x00\x00\x98\x01\x00\x00\x99\x01\x00\x00\x9a\x01\x00\x00" +
+	"\x9b\x01\x00\x00\x9c\x01\x00\x00\x9d\x01\x00\x00\x9e\x01\x00\x00" +
+	"\xa0\x01\x00\x00\xa1\x01\x00\x00\xa2\x01\x00\x00\xa3\x01\x00\x00" +
+	"\xa4\x01\x00\x00\xa5\x01\x00\x00\xa6\x01\x00\x00\xa7\x01\x00\x00" +
+	"\xa8\x01\x00\x00\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00" +
+	"\xac\x01\x00\x00\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00" +
+	"\xb0\x01\x00\x00\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00" +
+	"\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00" +
+	"\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00" +
+	"\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00\xc0\x01\x00\x00" +
+	"\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00" +
+	"\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00" +
+	"\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00" +
+	"\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00" +
+	"\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00" +
+	"\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x64\x00\x68\x00\x6d\x00\x73\x00\x78\x00\x7c\x00\x82\x00" +
+	"\x88\x00\x8d\x00\x93\x00\x98\x00\x9d\x00\xa2\x00\xa7\x00\xae\x00" +
+	"\xb4\x00\xba\x00\xbe\x00\xc4\x00\xc8\x00\xcc\x00\xd2\x00\xd7\x00" +
+	"\xdc\x00\xdf\x00\xe3\x00\xe8\x00\xf3\x00\xf6\x00\xfc\x00\x02\x01" +
+	"\x08\x01\x0f\x01\x16\x01\x1a\x01\x21\x01\x2c\x01\x31\x01\x36\x01" +
+	"\x40\x01\x47\x01\x4b\x01\x50\x01\x55\x01\x5b\x01\x60\x01\x64\x01" +
+	"\x6b\x01\x72\x01\x78\x01\x82\x01\x8a\x01\x92\x01\x9a\x01\xa2\x01" +
+	"\xa9\x01\xb3\x01\xbe\x01\xc7\x01\xd0\x01\xd9\x01\xe5\x01\xf1\x01" +
+	"\xfa\x01\x03\x02\x09\x02\x10\x02\x15\x02\x1d\x02\x23\x02\x29\x02" +
+	"\x2f\x02\x34\x02\x38\x02\x3e\x02\x46\x02\x4f\x02\x55\x02\x5b\x02" +
+	"\x66\x02\x71\x02\x75\x02\x7b\x02\x82\x02\x88\x02\x8e\x02\x97\x02" +
+	"\xa0\x02\xa6\x02\xac\x02\xb3\x02\xbb\x02\xc1\x02\xc8\x02\xcf\x02" +
+	"\xd4\x02\xd9\x02\xe0\x02\xe7\x02\xef\x02\xf4\x02\xfb\x02\x00\x03" +
+	"\x0d\x03\x15\x03\x1d\x03\x25\x03\x2d\x03\x38\x03\x43\x03\x50\x03" +
+	"\x58\x03\x5f\x03\x65\x03\x6c\x03\x71\x03\x7c\x03\x84\x03\x8c\x03" +
+	"\x93\x03\x9b\x03\xa5\x03\xaa\x03\xaf\x03\xb4\x03\xba\x03\xc0\x03" +
+	"\xc9\x03\xd0\x03\xd5\x03\xdc\x03\xe4\x03\xee\x03\xfc\x03\x0a\x04" +
+	"\x1c\x04\x2e\x04\x39\x04\x4f\x04\x65\x04\x7a\x04\x83\x04\x89\x04" +
+	"\x92\x04\x9b\x04\xa6\x04\xaa\x04\xb3\x04\xbc\x04\xc1\x04\xcd\x04" +
+	"\xd9\x04\xe7\x04\xf4\x04\x03\x05\x12\x05\x1f\x05\x24\x05\x2e\x05" +
+	"\x38\x05\x3f\x05\x46\x05\x4b\x05\x51\x05\x57\x05\x5d\x05\x63\x05" +
+	"\x69\x05\x6f\x05\x74\x05\x79\x05\x7f\x05\x85\x05\x8c\x05\x96\x05" +
+	"\xa1\x05\xab\x05\xb2\x05\xb8\x05\xc1\x05\xc6\x05\xd0\x05\xd5\x05" +
+	"\xe6\x05\xf7\x05\xff\x05\x09\x06\x15\x06\x1e\x06\x27\x06\x31\x06" +
+	"\x3f\x06\x4b\x06\x54\x06\x5e\x06\x6e\x06\x78\x06\x7f\x06\x88\x06" +
+	"\x94\x06\xa3\x06\xac\x06\xb9\x06\xbf\x06\xcb\x06\xda\x06\xe2\x06" +
+	"\xeb\x06\xf4\x06\xfc\x06\x05\x07\x0e\x07\x17\x07\x21\x07\x2b\x07" +
+	"\x36\x07\x42\x07\x4e\x07\x5a\x07\x67\x07\x74\x07\x84\x07\x90\x07" +
+	"\x9d\x07\xaa\x07\xb6\x07\xc5\x07\xcb\x07\xd0\x07\xdd\x07\xea\x07" +
+	"\xf1\x07\xfc\x07\x02\x08\x0c\x08\x16\x08\x22\x08\x33\x08\x43\x08" +
+	"\x50\x08\x58\x08\x5d\x08\x63\x08\x6a\x08\x71\x08\x79\x08\x82\x08" +
+	"\x8b\x08\x93\x08\x9b\x08\xa1\x08\xaa\x08\xb4\x08\xbc\x08\xc5\x08" +
+	"\xcc\x08\xdb\x08\xea\x08\xf0\x08\xff\x08\x02\x09\x0a\x09\x14\x09" +
+	"\x1a\x09\x25\x09\x2d\x09\x36\x09\x40\x09\x49\x09\x51\x09\x58\x09" +
+	"\x61\x09\x6f\x09\x7e\x09\x8d\x09\x96\x09\x9e\x09\xab\x09\xaf\x09" +
+	"\xb4\x09\xc1\x09\xc7\x09\xce\x09\xdf\x09\xee\x09\xf6\x09\xfd\x09" +
+	"\x06\x0a\x13\x0a\x20\x0a\x2d\x0a\x3e\x0a\x4f\x0a\x55\x0a\x5a\x0a" +
+	"\x62\x0a\x72\x0a\x83\x0a\x87\x0a\x93\x0a\xa0\x0a\xad\x0a\xb3\x0a" +
+	"\xbc\x0a\xc3\x0a\xcc\x0a\xd8\x0a\xdb\x0a\xe3\x0a\xed\x0a\xf8\x0a" +
+	"\xfe\x0a\x0d\x0b\x14\x0b\x1c\x0b\x21\x0b\x2e\x0b\x3b\x0b\x45\x0b" +
+	"\x4e\x0b\x52\x0b\x61\x0b\x6b\x0b\x7a\x0b\x89\x0b\x98\x0b\xab\x0b" +
+	"\xc1\x0b\xd0\x0b\xdf\x0b\xf0\x0b\x01\x0c\x11\x0c\x20\x0c\x2c\x0c" +
+	"\x40\x0c\x4f\x0c\x62\x0c\x78\x0c\x89\x0c\x9f\x0c\xab\x0c\xc7\x0c" +
+	"\xd8\x0c\xe6\x0c\xf4\x0c\x05\x0d\x0e\x0d\x18\x0d\x1e\x0d\x26\x0d" +
+	"\x2d\x0d\x33\x0d\x3d\x0d\x43\x0d\x4e\x0d\x55\x0d\x60\x0d\x6a\x0d" +
+	"\x79\x0d\x85\x0d\x92\x0d\x9d\x0d\xb4\x0d\xc5\x0d\xdb\x0d\xeb\x0d" +
+	"\xf6\x0d\x0d\x0e\x16\x0e\x1f\x0e\x2f\x0e\x39\x0e\x43\x0e\x50\x0e" +
+	"\x59\x0e\x62\x0e\x73\x0e\x84\x0e\x94\x0e\x99\x0e\xa3\x0e\xad\x0e" +
+	"\xb8\x0e\xc5\x0e\xd3\x0e\xdf\x0e\xeb\x0e\xf1\x0e\x01\x0f" +
+	// name order
+	"\x88\x00\x8a\x00\x91\x00\x23\x00\x2f\x01\x21\x00\x33\x00\xf8\x00" +
+	"\x7b\x00\x1b\x00\x83\x00\x16\x00\x44\x01\x2d\x00\x53\x01\x82\x01" +
+	"\x69\x00\x6a\x00\x0c\x00\x0f\x00\xae\x00\x3d\x00\x33\x01\x56\x01" +
+	"\xf2\x00\x57\x01\xf1\x00\x54\x01\xf3\x00\x58\x01\xf0\x00\x55\x01" +
+	"\x77\x00\x73\x01\x06\x00\x74\x01\x1f\x00\x49\x01\x08\x00\x7f\x00" +
+	"\x29\x00\x3f\x00\x27\x01\xd1\x00\x26\x01\xd2\x00\x19\x01\x79\x01" +
+	"\xd3\x00\x1f\x01\x25\x01\x0b\x00\x45\x01\x01\x00\xcf\x00\x0f\x01" +
+	"\x77\x01\xdd\x00\x20\x01\x31\x01\x32\x01\x82\x00\x5e\x00\x0e\x01" +
+	"\x83\x01\x5f\x00\x06\x01\x37\x00\xc2\x00\x90\x00\xe4\x00\x93\x01" +
+	"\x94\x01\x3c\x01\xe7\x00\x8b\x00\x02\x00\xea\x00\x6f\x01\xe1\x00" +
+	"\x70\x01\x6e\x01\x71\x01\x1c\x00\x6f\x00\x08\x01\x64\x00\x1b\x01" +
+	"\x75\x00\x5d\x00\xc0\x00\xc7\x00\x87\x01\x66\x01\x86\x01\x80\x01" +
+	"\x85\x01\x07\x01\xf6\x00\x12\x01\x18\x01\x6d\x00\x89\x00\xc1\x00" +
+	"\x32\x00\x31\x00\x2f\x00\x50\x00\x68\x00\x35\x00\x81\x00\x41\x00" +
+	"\x14\x00\x40\x00\x60\x00\x42\x01\xa5\x00\xa1\x00\x4c\x00\x4d\x00" +
+	"\x8f\x00\x2c\x00\xb0\x00\xc3\x00\x4e\x00\x18\x00\xe2\x00\x8f\x01" +
+	"\x7e\x00\xfe\x00\xfd\x00\x29\x01\xff\x00\xce\x00\xcb\x00\xcc\x00" +
+	"\x4d\x01\x60\x01\xca\x00\xcd\x00\x6a\x01\x6b\x01\x69\x01\x36\x00" +
+	"\xfc\x00\xfb\x00\x3b\x01\x52\x01\x1c\x01\xfa\x00\x25\x00\x7d\x01" +
+	"\x7c\x01\x7e\x01\x10\x00\xe3\x00\x09\x00\x0b\x01\x20\x00\x89\x01" +
+	"\x95\x01\xe5\x00\x90\x01\xe6\x00\xd0\x00\xe9\x00\x13\x00\xe0\x00" +
+	"\x8a\x01\x8c\x01\x8b\x01\x54\x00\xbe\x00\x76\x00\x84\x01\xf5\x00" +
+	"\x46\x01\x43\x01\x00\x01\x48\x00\x27\x00\x04\x01\x0e\x00\x05\x01" +
+	"\x92\x00\x48\x01\x94\x00\x5a\x00\x59\x00\x15\x00\x7a\x01\x6d\x01" +
+	"\x17\x01\x7c\x00\xdb\x00\xda\x00\xd6\x00\xd9\x00\x63\x01\xd8\x00" +
+	"\x62\x01\xd7\x00\x9f\x00\x8d\x01\xb9\x00\xb8\x00\xb7\x00\xb6\x00" +
+	"\x8c\x00\x93\x00\x95\x00\x5b\x00\x34\x01\x9e\x00\x22\x00\x05\x00" +
+	"\x35\x01\x6c\x01\x92\x01\x03\x01\x75\x01\x1d\x00\x2d\x01\x85\x00" +
+	"\x76\x01\x72\x01\x68\x01\x2a\x00\x28\x01\x43\x00\x4f\x01\x50\x01" +
+	"\x4e\x01\xa3\x00\x02\x01\x5f\x01\xa6\x00\x6b\x00\x2a\x01\x4a\x01" +
+	"\x30\x01\x78\x01\x7f\x01\x39\x01\x3a\x01\x01\x01\x5e\x01\x1a\x00" +
+	"\x6c\x00\x2b\x01\x4b\x01\x80\x00\x7b\x01\x03\x00\xc4\x00\x55\x00" +
+	"\x0d\x01\x8d\x00\x58\x00\x62\x00\x7a\x00\x2e\x01\x61\x01\xb2\x00" +
+	"\xd4\x00\xe8\x00\x91\x01\x26\x00\x0a\x01\x40\x01\xf9\x00\x00\x00" +
+	"\x28\x00\x51\x01\x96\x01\xa8\x00\xaa\x00\xa9\x00\xac\x00\xa7\x00" +
+	"\xad\x00\xab\x00\x65\x01\x2c\x01\x9b\x00\x9c\x00\xc9\x00\x3e\x01" +
+	"\x97\x00\x99\x00\x9d\x00\x67\x01\xc8\x00\x3d\x01\x96\x00\x98\x00" +
+	"\x9a\x00\x41\x01\xb5\x00\xb4\x00\xb3\x00\xd5\x00\x64\x01\x3a\x00" +
+	"\x79\x00\xc6\x00\x38\x01\xb1\x00\x52\x00\xf7\x00\x81\x01\x11\x01" +
+	"\xde\x00\x78\x00\x87\x00\x86\x00\x2e\x00\x51\x00\x4a\x00\x67\x00" +
+	"\x37\x01\x39\x00\x61\x00\x47\x00\xa4\x00\xa0\x00\x46\x00\x4b\x00" +
+	"\x42\x00\xaf\x00\x4f\x00\x17\x00\xdf\x00\x8e\x01\x44\x00\xba\x00" +
+	"\xbd\x00\xbb\x00\xbc\x00\x74\x00\xa2\x00\x30\x00\x1e\x01\x24\x01" +
+	"\x49\x00\x7d\x00\x11\x00\x38\x00\x13\x01\x45\x00\x12\x00\x65\x00" +
+	"\x63\x00\x1a\x01\x88\x01\x4c\x01\x19\x00\x72\x00\x57\x00\x53\x00" +
+	"\x0c\x01\x24\x00\x14\x01\x36\x01\x84\x00\x73\x00\x66\x00\x15\x01" +
+	"\xf4\x00\x0d\x00\xeb\x00\xef\x00\xee\x00\xed\x00\x59\x01\xec\x00" +
+	"\x5a\x01\x21\x01\x23\x01\x5b\x01\x22\x01\x5c\x01\x2b\x00\xc5\x00" +
+	"\x5c\x00\xbf\x00\x3c\x00\x34\x00\x3b\x00\x0a\x00\x09\x01\x10\x01" +
+	"\x56\x00\x47\x01\x3e\x00\x1e\x00\x1d\x01\x5d\x01\x3f\x01\x70\x00" +
+	"\x6e\x00\x16\x01\x71\x00\xdc\x00\x07\x00\x04\x00\x8e\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"socket" + // 17
+	"stat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"bind" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"fstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"connect" + // 31
+	"listen" + // 32
+	"access" + // 33
+	"nice" + // 34
+	"accept" + // 35
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"getsockname" + // 44
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"getpeername" + // 53
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"socketpair" + // 56
+	"setpgid" + // 57
+	"send" + // 58
+	"uname" + // 59
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"pivot_root" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"mincore" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"sendto" + // 82
+	"symlink" + // 83
+	"lstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"mmap2" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"recv" + // 98
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"stat64" + // 101
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"capget" + // 106
+	"capset" + // 107
+	"pread64" + // 108
+	"pwrite64" + // 109
+	"getcwd" + // 110
+	"vhangup" + // 111
+	"fstat64" + // 112
+	"vfork" + // 113
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"shutdown" + // 117
+	"fsync" + // 118
+	"madvise" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"sendfile" + // 122
+	"recvfrom" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"init_module" + // 128
+	"delete_module" + // 129
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"sigaltstack" + // 166
+	"poll" + // 168
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"chown" + // 180
+	"setsockopt" + // 181
+	"getsockopt" + // 182
+	"sendmsg" + // 183
+	"recvmsg" + // 184
+	"semop" + // 185
+	"semget" + // 186
+	"semctl" + // 187
+	"msgsnd" + // 188
+	"msgrcv" + // 189
+	"msgget" + // 190
+	"msgctl" + // 191
+	"shmat" + // 192
+	"shmdt" + // 193
+	"shmget" + // 194
+	"shmctl" + // 195
+	"lstat64" + // 198
+	"truncate64" + // 199
+	"ftruncate64" + // 200
+	"getdents64" + // 201
+	"fcntl64" + // 202
+	"gettid" + // 206
+	"readahead" + // 207
+	"tkill" + // 208
+	"sendfile64" + // 209
+	"futex" + // 210
+	"sched_setaffinity" + // 211
+	"sched_getaffinity" + // 212
+	"io_setup" + // 215
+	"io_destroy" + // 216
+	"io_getevents" + // 217
+	"io_submit" + // 218
+	"io_cancel" + // 219
+	"exit_group" + // 222
+	"lookup_dcookie" + // 223
+	"epoll_create" + // 224
+	"epoll_ctl" + // 225
+	"epoll_wait" + // 226
+	"remap_file_pages" + // 227
+	"semtimedop" + // 228
+	"mq_open" + // 229
+	"mq_unlink" + // 230
+	"mq_timedsend" + // 231
+	"mq_timedreceive" + // 232
+	"mq_notify" + // 233
+	"mq_getsetattr" + // 234
+	"waitid" + // 235
+	"fadvise64_64" + // 236
+	"set_tid_address" + // 237
+	"setxattr" + // 238
+	"lsetxattr" + // 239
+	"fsetxattr" + // 240
+	"getxattr" + // 241
+	"lgetxattr" + // 242
+	"fgetxattr" + // 243
+	"listxattr" + // 244
+	"llistxattr" + // 245
+	"flistxattr" + // 246
+	"removexattr" + // 247
+	"lremovexattr" + // 248
+	"fremovexattr" + // 249
+	"timer_create" + // 250
+	"timer_settime" + // 251
+	"timer_gettime" + // 252
+	"timer_getoverrun" + // 253
+	"timer_delete" + // 254
+	"clock_settime" + // 255
+	"clock_gettime" + // 256
+	"clock_getres" + // 257
+	"clock_nanosleep" + // 258
+	"tgkill" + // 259
+	"mbind" + // 260
+	"get_mempolicy" + // 261
+	"set_mempolicy" + // 262
+	"add_key" + // 264
+	"request_key" + // 265
+	"keyctl" + // 266
+	"ioprio_set" + // 267
+	"ioprio_get" + // 268
+	"inotify_init" + // 269
+	"inotify_add_watch" + // 270
+	"inotify_rm_watch" + // 271
+	"migrate_pages" + // 272
+	"pselect6" + // 273
+	"ppoll" + // 274
+	"openat" + // 275
+	"mkdirat" + // 276
+	"mknodat" + // 277
+	"fchownat" + // 278
+	"futimesat" + // 279
+	"fstatat64" + // 280
+	"unlinkat" + // 281
+	"renameat" + // 282
+	"linkat" + // 283
+	"symlinkat" + // 284
+	"readlinkat" + // 285
+	"fchmodat" + // 286
+	"faccessat" + // 287
+	"unshare" + // 288
+	"set_robust_list" + // 289
+	"get_robust_list" + // 290
+	"splice" + // 291
+	"sync_file_range" + // 292
+	"tee" + // 293
+	"vmsplice" + // 294
+	"move_pages" + // 295
+	"getcpu" + // 296
+	"epoll_pwait" + // 297
+	"statfs64" + // 298
+	"fstatfs64" + // 299
+	"kexec_load" + // 300
+	"utimensat" + // 301
+	"signalfd" + // 302
+	"eventfd" + // 304
+	"fallocate" + // 305
+	"timerfd_create" + // 306
+	"timerfd_settime" + // 307
+	"timerfd_gettime" + // 308
+	"signalfd4" + // 309
+	"eventfd2" + // 310
+	"epoll_create1" + // 311
+	"dup3" + // 312
+	"pipe2" + // 313
+	"inotify_init1" + // 314
+	"preadv" + // 315
+	"pwritev" + // 316
+	"rt_tgsigqueueinfo" + // 317
+	"perf_event_open" + // 318
+	"recvmmsg" + // 319
+	"accept4" + // 320
+	"prlimit64" + // 321
+	"fanotify_init" + // 322
+	"fanotify_mark" + // 323
+	"clock_adjtime" + // 324
+	"name_to_handle_at" + // 325
+	"open_by_handle_at" + // 326
+	"syncfs" + // 327
+	"setns" + // 328
+	"sendmmsg" + // 329
+	"process_vm_readv" + // 330
+	"process_vm_writev" + // 331
+	"kcmp" + // 332
+	"finit_module" + // 333
+	"sched_setattr" + // 334
+	"sched_getattr" + // 335
+	"utimes" + // 336
+	"renameat2" + // 337
+	"seccomp" + // 338
+	"getrandom" + // 339
+	"memfd_create" + // 340
+	"bpf" + // 341
+	"execveat" + // 342
+	"membarrier" + // 343
+	"userfaultfd" + // 344
+	"mlock2" + // 345
+	"copy_file_range" + // 346
+	"preadv2" + // 347
+	"pwritev2" + // 348
+	"statx" + // 349
+	"io_pgetevents" + // 350
+	"pkey_mprotect" + // 351
+	"pkey_alloc" + // 352
+	"pkey_free" + // 353
+	"rseq" + // 354
+	"kexec_file_load" + // 355
+	"cacheflush" + // 356
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_parisc64 lists the 386 syscalls of parisc64 by number.
-var sys_parisc64 = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"socket", 17},
-	{"stat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"bind", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"fstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"connect", 31},
-	{"listen", 32},
-	{"access", 33},
-	{"nice", 34},
-	{"accept", 35},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"getsockname", 44},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"getpeername", 53},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"socketpair", 56},
-	{"setpgid", 57},
-	{"send", 58},
-	{"uname", 59},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"pivot_root", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"mincore", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"sendto", 82},
-	{"symlink", 83},
-	{"lstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"mmap2", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"recv", 98},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"stat64", 101},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"capget", 106},
-	{"capset", 107},
-	{"pread64", 108},
-	{"pwrite64", 109},
-	{"getcwd", 110},
-	{"vhangup", 111},
-	{"fstat64", 112},
-	{"vfork", 113},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"shutdown", 117},
-	{"fsync", 118},
-	{"madvise", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"sendfile", 122},
-	{"recvfrom", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"sigaltstack", 166},
-	{"poll", 168},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"chown", 180},
-	{"setsockopt", 181},
-	{"getsockopt", 182},
-	{"sendmsg", 183},
-	{"recvmsg", 184},
-	{"semop", 185},
-	{"semget", 186},
-	{"semctl", 187},
-	{"msgsnd", 188},
-	{"msgrcv", 189},
-	{"msgget", 190},
-	{"msgctl", 191},
-	{"shmat", 192},
-	{"shmdt", 193},
-	{"shmget", 194},
-	{"shmctl", 195},
-	{"lstat64", 198},
-	{"truncate64", 199},
-	{"ftruncate64", 200},
-	{"getdents64", 201},
-	{"fcntl64", 202},
-	{"gettid", 206},
-	{"readahead", 207},
-	{"tkill", 208},
-	{"sendfile64", 209},
-	{"futex", 210},
-	{"sched_setaffinity", 211},
-	{"sched_getaffinity", 212},
-	{"io_setup", 215},
-	{"io_destroy", 216},
-	{"io_getevents", 217},
-	{"io_submit", 218},
-	{"io_cancel", 219},
-	{"exit_group", 222},
-	{"lookup_dcookie", 223},
-	{"epoll_create", 224},
-	{"epoll_ctl", 225},
-	{"epoll_wait", 226},
-	{"remap_file_pages", 227},
-	{"semtimedop", 228},
-	{"mq_open", 229},
-	{"mq_unlink", 230},
-	{"mq_timedsend", 231},
-	{"mq_timedreceive", 232},
-	{"mq_notify", 233},
-	{"mq_getsetattr", 234},
-	{"waitid", 235},
-	{"fadvise64_64", 236},
-	{"set_tid_address", 237},
-	{"setxattr", 238},
-	{"lsetxattr", 239},
-	{"fsetxattr", 240},
-	{"getxattr", 241},
-	{"lgetxattr", 242},
-	{"fgetxattr", 243},
-	{"listxattr", 244},
-	{"llistxattr", 245},
-	{"flistxattr", 246},
-	{"removexattr", 247},
-	{"lremovexattr", 248},
-	{"fremovexattr", 249},
-	{"timer_create", 250},
-	{"timer_settime", 251},
-	{"timer_gettime", 252},
-	{"timer_getoverrun", 253},
-	{"timer_delete", 254},
-	{"clock_settime", 255},
-	{"clock_gettime", 256},
-	{"clock_getres", 257},
-	{"clock_nanosleep", 258},
-	{"tgkill", 259},
-	{"mbind", 260},
-	{"get_mempolicy", 261},
-	{"set_mempolicy", 262},
-	{"add_key", 264},
-	{"request_key", 265},
-	{"keyctl", 266},
-	{"ioprio_set", 267},
-	{"ioprio_get", 268},
-	{"inotify_init", 269},
-	{"inotify_add_watch", 270},
-	{"inotify_rm_watch", 271},
-	{"migrate_pages", 272},
-	{"pselect6", 273},
-	{"ppoll", 274},
-	{"openat", 275},
-	{"mkdirat", 276},
-	{"mknodat", 277},
-	{"fchownat", 278},
-	{"futimesat", 279},
-	{"fstatat64", 280},
-	{"unlinkat", 281},
-	{"renameat", 282},
-	{"linkat", 283},
-	{"symlinkat", 284},
-	{"readlinkat", 285},
-	{"fchmodat", 286},
-	{"faccessat", 287},
-	{"unshare", 288},
-	{"set_robust_list", 289},
-	{"get_robust_list", 290},
-	{"splice", 291},
-	{"sync_file_range", 292},
-	{"tee", 293},
-	{"vmsplice", 294},
-	{"move_pages", 295},
-	{"getcpu", 296},
-	{"epoll_pwait", 297},
-	{"statfs64", 298},
-	{"fstatfs64", 299},
-	{"kexec_load", 300},
-	{"utimensat", 301},
-	{"signalfd", 302},
-	{"eventfd", 304},
-	{"fallocate", 305},
-	{"timerfd_create", 306},
-	{"timerfd_settime", 307},
-	{"timerfd_gettime", 308},
-	{"signalfd4", 309},
-	{"eventfd2", 310},
-	{"epoll_create1", 311},
-	{"dup3", 312},
-	{"pipe2", 313},
-	{"inotify_init1", 314},
-	{"preadv", 315},
-	{"pwritev", 316},
-	{"rt_tgsigqueueinfo", 317},
-	{"perf_event_open", 318},
-	{"recvmmsg", 319},
-	{"accept4", 320},
-	{"prlimit64", 321},
-	{"fanotify_init", 322},
-	{"fanotify_mark", 323},
-	{"clock_adjtime", 324},
-	{"name_to_handle_at", 325},
-	{"open_by_handle_at", 326},
-	{"syncfs", 327},
-	{"setns", 328},
-	{"sendmmsg", 329},
-	{"process_vm_readv", 330},
-	{"process_vm_writev", 331},
-	{"kcmp", 332},
-	{"finit_module", 333},
-	{"sched_setattr", 334},
-	{"sched_getattr", 335},
-	{"utimes", 336},
-	{"renameat2", 337},
-	{"seccomp", 338},
-	{"getrandom", 339},
-	{"memfd_create", 340},
-	{"bpf", 341},
-	{"execveat", 342},
-	{"membarrier", 343},
-	{"userfaultfd", 344},
-	{"mlock2", 345},
-	{"copy_file_range", 346},
-	{"preadv2", 347},
-	{"pwritev2", 348},
-	{"statx", 349},
-	{"io_pgetevents", 350},
-	{"pkey_mprotect", 351},
-	{"pkey_alloc", 352},
-	{"pkey_free", 353},
-	{"rseq", 354},
-	{"kexec_file_load", 355},
-	{"cacheflush", 356},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"clone3", 435},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_parisc64 holds the 386 syscalls of parisc64 by number, packed as sysTable describes.
+const sys_parisc64 sysTable = "\x82\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x11\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00" +
+	"\x14\x00\x00\x00\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00" +
+	"\x18\x00\x00\x00\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00" +
+	"\x1c\x00\x00\x00\x1d\x00\x00\x00\x1e\x00\x00\x00\x1f\x00\x00\x00" +
+	"\x20\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00\x23\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2c\x00\x00\x00\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00" +
+	"\x30\x00\x00\x00\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00" +
+	"\x34\x00\x00\x00\x35\x00\x00\x00\x36\x00\x00\x00\x37\x00\x00\x00" +
+	"\x38\x00\x00\x00\x39\x00\x00\x00\x3a\x00\x00\x00\x3b\x00\x00\x00" +
+	"\x3c\x00\x00\x00\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00" +
+	"\x40\x00\x00\x00\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00" +
+	"\x44\x00\x00\x00\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00" +
+	"\x48\x00\x00\x00\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00" +
+	"\x4c\x00\x00\x00\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00" +
+	"\x50\x00\x00\x00\x51\x00\x00\x00\x52\x00\x00\x00\x53\x00\x00\x00" +
+	"\x54\x00\x00\x00\x55\x00\x00\x00\x56\x00\x00\x00\x57\x00\x00\x00" +
+	"\x58\x00\x00\x00\x59\x00\x00\x00\x5a\x00\x00\x00\x5b\x00\x00\x00" +
+	"\x5c\x00\x00\x00\x5d\x00\x00\x00\x5e\x00\x00\x00\x5f\x00\x00\x00" +
+	"\x60\x00\x00\x00\x61\x00\x00\x00\x62\x00\x00\x00\x63\x00\x00\x00" +
+	"\x64\x00\x00\x00\x65\x00\x00\x00\x67\x00\x00\x00\x68\x00\x00\x00" +
+	"\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00\x6c\x00\x00\x00" +
+	"\x6d\x00\x00\x00\x6e\x00\x00\x00\x6f\x00\x00\x00\x70\x00\x00\x00" +
+	"\x71\x00\x00\x00\x72\x00\x00\x00\x73\x00\x00\x00\x74\x00\x00\x00" +
+	"\x75\x00\x00\x00\x76\x00\x00\x00\x77\x00\x00\x00\x78\x00\x00\x00" +
+	"\x79\x00\x00\x00\x7a\x00\x00\x00\x7b\x00\x00\x00\x7c\x00\x00\x00" +
+	"\x7d\x00\x00\x00\x7e\x00\x00\x00\x80\x00\x00\x00\x81\x00\x00\x00" +
+	"\x83\x00\x00\x00\x84\x00\x00\x00\x85\x00\x00\x00\x86\x00\x00\x00" +
+	"\x87\x00\x00\x00\x88\x00\x00\x00\x8a\x00\x00\x00\x8b\x00\x00\x00" +
+	"\x8d\x00\x00\x00\x8e\x00\x00\x00\x8f\x00\x00\x00\x90\x00\x00\x00" +
+	"\x91\x00\x00\x00\x92\x00\x00\x00\x93\x00\x00\x00\x94\x00\x00\x00" +
+	"\x95\x00\x00\x00\x96\x00\x00\x00\x97\x00\x00\x00\x98\x00\x00\x00" +
+	"\x99\x00\x00\x00\x9a\x00\x00\x00\x9b\x00\x00\x00\x9c\x00\x00\x00" +
+	"\x9d\x00\x00\x00\x9e\x00\x00\x00\x9f\x00\x00\x00\xa0\x00\x00\x00" +
+	"\xa1\x00\x00\x00\xa2\x00\x00\x00\xa3\x00\x00\x00\xa4\x00\x00\x00" +
+	"\xa5\x00\x00\x00\xa6\x00\x00\x00\xa8\x00\x00\x00\xaa\x00\x00\x00" +
+	"\xab\x00\x00\x00\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00" +
+	"\xaf\x00\x00\x00\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00" +
+	"\xb3\x00\x00\x00\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00" +
+	"\xb7\x00\x00\x00\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00" +
+	"\xbb\x00\x00\x00\xbc\x00\x00\x00\xbd\x00\x00\x00\xbe\x00\x00\x00" +
+	"\xbf\x00\x00\x00\xc0\x00\x00\x00\xc1\x00\x00\x00\xc2\x00\x00\x00" +
+	"\xc3\x00\x00\x00\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00" +
+	"\xc9\x00\x00\x00\xca\x00\x00\x00\xce\x00\x00\x00\xcf\x00\x00\x00" +
+	"\xd0\x00\x00\x00\xd1\x00\x00\x00\xd2\x00\x00\x00\xd3\x00\x00\x00" +
+	"\xd4\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00\xd9\x00\x00\x00" +
+	"\xda\x00\x00\x00\xdb\x00\x00\x00\xde\x00\x00\x00\xdf\x00\x00\x00" +
+	"\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00" +
+	"\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00" +
+	"\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00" +
+	"\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00" +
+	"\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00\xf3\x00\x00\x00" +
+	"\xf4\x00\x00\x00\xf5\x00\x00\x00\xf6\x00\x00\x00\xf7\x00\x00\x00" +
+	"\xf8\x00\x00\x00\xf9\x00\x00\x00\xfa\x00\x00\x00\xfb\x00\x00\x00" +
+	"\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00\xff\x00\x00\x00" +
+	"\x00\x01\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00\x03\x01\x00\x00" +
+	"\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00\x08\x01\x00\x00" +
+	"\x09\x01\x00\x00\x0a\x01\x00\x00\x0b\x01\x00\x00\x0c\x01\x00\x00" +
+	"\x0d\x01\x00\x00\x0e\x01\x00\x00\x0f\x01\x00\x00\x10\x01\x00\x00" +
+	"\x11\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00\x14\x01\x00\x00" +
+	"\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00\x18\x01\x00\x00" +
+	"\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00\x1c\x01\x00\x00" +
+	"\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00\x20\x01\x00\x00" +
+	"\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00\x24\x01\x00\x00" +
+	"\x25\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00\x28\x01\x00\x00" +
+	"\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00\x2c\x01\x00\x00" +
+	"\x2d\x01\x00\x00\x2e\x01\x00\x00\x30\x01\x00\x00\x31\x01\x00\x00" +
+	"\x32\x01\x00\x00\x33\x01\x00\x00\x34\x01\x00\x00\x35\x01\x00\x00" +
+	"\x36\x01\x00\x00\x37\x01\x00\x00\x38\x01\x00\x00\x39\x01\x00\x00" +
+	"\x3a\x01\x00\x00\x3b\x01\x00\x00\x3c\x01\x00\x00\x3d\x01\x00\x00" +
+	"\x3e\x01\x00\x00\x3f\x01\x00\x00\x40\x01\x00\x00\x41\x01\x00\x00" +
+	"\x42\x01\x00\x00\x43\x01\x00\x00\x44\x01\x00\x00\x45\x01\x00\x00" +
+	"\x46\x01\x00\x00\x47\x01\x00\x00\x48\x01\x00\x00\x49\x01\x00\x00" +
+	"\x4a\x01\x00\x00\x4b\x01\x00\x00\x4c\x01\x00\x00\x4d\x01\x00\x00" +
+	"\x4e\x01\x00\x00\x4f\x01\x00\x00\x50\x01\x00\x00\x51\x01\x00\x00" +
+	"\x52\x01\x00\x00\x53\x01\x00\x00\x54\x01\x00\x00\x55\x01\x00\x00" +
+	"\x56\x01\x00\x00\x57\x01\x00\x00\x58\x01\x00\x00\x59\x01\x00\x00" +
+	"\x5a\x01\x00\x00\x5b\x01\x00\x00\x5c\x01\x00\x00\x5d\x01\x00\x00" +
+	"\x5e\x01\x00\x00\x5f\x01\x00\x00\x60\x01\x00\x00\x61\x01\x00\x00" +
+	"\x62\x01\x00\x00\x63\x01\x00\x00\x64\x01\x00\x00\xa8\x01\x00\x00" +
+	"\xa9\x01\x00\x00\xaa\x01\x00\x00\xab\x01\x00\x00\xac\x01\x00\x00" +
+	"\xad\x01\x00\x00\xae\x01\x00\x00\xaf\x01\x00\x00\xb0\x01\x00\x00" +
+	"\xb1\x01\x00\x00\xb2\x01\x00\x00\xb3\x01\x00\x00\xb4\x01\x00\x00" +
+	"\xb5\x01\x00\x00\xb6\x01\x00\x00\xb7\x01\x00\x00\xb8\x01\x00\x00" +
+	"\xb9\x01\x00\x00\xba\x01\x00\x00\xbb\x01\x00\x00\xbc\x01\x00\x00" +
+	"\xbd\x01\x00\x00\xbe\x01\x00\x00\xc0\x01\x00\x00\xc1\x01\x00\x00" +
+	"\xc2\x01\x00\x00\xc3\x01\x00\x00\xc4\x01\x00\x00\xc5\x01\x00\x00" +
+	"\xc6\x01\x00\x00\xc7\x01\x00\x00\xc8\x01\x00\x00\xc9\x01\x00\x00" +
+	"\xca\x01\x00\x00\xcb\x01\x00\x00\xcc\x01\x00\x00\xcd\x01\x00\x00" +
+	"\xce\x01\x00\x00\xcf\x01\x00\x00\xd0\x01\x00\x00\xd1\x01\x00\x00" +
+	"\xd2\x01\x00\x00\xd3\x01\x00\x00\xd4\x01\x00\x00\xd5\x01\x00\x00" +
+	"\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x64\x00\x68\x00\x6d\x00\x73\x00\x78\x00\x7c\x00\x82\x00" +
+	"\x88\x00\x8d\x00\x93\x00\x98\x00\x9d\x00\xa2\x00\xa7\x00\xae\x00" +
+	"\xb4\x00\xba\x00\xbe\x00\xc4\x00\xc8\x00\xcc\x00\xd2\x00\xd7\x00" +
+	"\xdc\x00\xdf\x00\xe3\x00\xe8\x00\xf3\x00\xf6\x00\xfc\x00\x02\x01" +
+	"\x08\x01\x0f\x01\x16\x01\x1a\x01\x21\x01\x2c\x01\x31\x01\x36\x01" +
+	"\x40\x01\x47\x01\x4b\x01\x50\x01\x55\x01\x5b\x01\x60\x01\x64\x01" +
+	"\x6b\x01\x72\x01\x78\x01\x82\x01\x8a\x01\x92\x01\x9a\x01\xa2\x01" +
+	"\xa9\x01\xb3\x01\xbe\x01\xc7\x01\xd0\x01\xd9\x01\xe5\x01\xf1\x01" +
+	"\xfa\x01\x03\x02\x09\x02\x10\x02\x15\x02\x1d\x02\x23\x02\x29\x02" +
+	"\x2f\x02\x34\x02\x38\x02\x3e\x02\x46\x02\x4f\x02\x55\x02\x5b\x02" +
+	"\x66\x02\x71\x02\x75\x02\x7b\x02\x82\x02\x88\x02\x8e\x02\x97\x02" +
+	"\xa0\x02\xa6\x02\xac\x02\xb3\x02\xbb\x02\xc1\x02\xc8\x02\xcf\x02" +
+	"\xd4\x02\xd9\x02\xe0\x02\xe7\x02\xef\x02\xf4\x02\xfb\x02\x00\x03" +
+	"\x0d\x03\x15\x03\x1d\x03\x25\x03\x2d\x03\x38\x03\x43\x03\x50\x03" +
+	"\x58\x03\x5f\x03\x65\x03\x6c\x03\x71\x03\x7c\x03\x84\x03\x8c\x03" +
+	"\x94\x03\x9e\x03\xa3\x03\xa8\x03\xad\x03\xb3\x03\xb9\x03\xc2\x03" +
+	"\xc9\x03\xce\x03\xd5\x03\xdd\x03\xe7\x03\xf5\x03\x03\x04\x15\x04" +
+	"\x27\x04\x32\x04\x48\x04\x5e\x04\x73\x04\x7c\x04\x82\x04\x8b\x04" +
+	"\x94\x04\x9f\x04\xa3\x04\xac\x04\xb5\x04\xba\x04\xc6\x04\xd2\x04" +
+	"\xe0\x04\xed\x04\xfc\x04\x0b\x05\x18\x05\x1d\x05\x27\x05\x31\x05" +
+	"\x38\x05\x3f\x05\x44\x05\x4a\x05\x50\x05\x56\x05\x5c\x05\x62\x05" +
+	"\x68\x05\x6d\x05\x72\x05\x78\x05\x7e\x05\x85\x05\x8f\x05\x9a\x05" +
+	"\xa4\x05\xab\x05\xb1\x05\xba\x05\xbf\x05\xc9\x05\xce\x05\xdf\x05" +
+	"\xf0\x05\xf8\x05\x02\x06\x0e\x06\x17\x06\x20\x06\x2a\x06\x38\x06" +
+	"\x44\x06\x4d\x06\x57\x06\x67\x06\x71\x06\x78\x06\x81\x06\x8d\x06" +
+	"\x9c\x06\xa5\x06\xb2\x06\xb8\x06\xc4\x06\xd3\x06\xdb\x06\xe4\x06" +
+	"\xed\x06\xf5\x06\xfe\x06\x07\x07\x10\x07\x1a\x07\x24\x07\x2f\x07" +
+	"\x3b\x07\x47\x07\x53\x07\x60\x07\x6d\x07\x7d\x07\x89\x07\x96\x07" +
+	"\xa3\x07\xaf\x07\xbe\x07\xc4\x07\xc9\x07\xd6\x07\xe3\x07\xea\x07" +
+	"\xf5\x07\xfb\x07\x05\x08\x0f\x08\x1b\x08\x2c\x08\x3c\x08\x49\x08" +
+	"\x51\x08\x56\x08\x5c\x08\x63\x08\x6a\x08\x72\x08\x7b\x08\x84\x08" +
+	"\x8c\x08\x94\x08\x9a\x08\xa3\x08\xad\x08\xb5\x08\xbe\x08\xc5\x08" +
+	"\xd4\x08\xe3\x08\xe9\x08\xf8\x08\xfb\x08\x03\x09\x0d\x09\x13\x09" +
+	"\x1e\x09\x26\x09\x2f\x09\x39\x09\x42\x09\x4a\x09\x51\x09\x5a\x09" +
+	"\x68\x09\x77\x09\x86\x09\x8f\x09\x97\x09\xa4\x09\xa8\x09\xad\x09" +
+	"\xba\x09\xc0\x09\xc7\x09\xd8\x09\xe7\x09\xef\x09\xf6\x09\xff\x09" +
+	"\x0c\x0a\x19\x0a\x26\x0a\x37\x0a\x48\x0a\x4e\x0a\x53\x0a\x5b\x0a" +
+	"\x6b\x0a\x7c\x0a\x80\x0a\x8c\x0a\x99\x0a\xa6\x0a\xac\x0a\xb5\x0a" +
+	"\xbc\x0a\xc5\x0a\xd1\x0a\xd4\x0a\xdc\x0a\xe6\x0a\xf1\x0a\xf7\x0a" +
+	"\x06\x0b\x0d\x0b\x15\x0b\x1a\x0b\x27\x0b\x34\x0b\x3e\x0b\x47\x0b" +
+	"\x4b\x0b\x5a\x0b\x64\x0b\x75\x0b\x83\x0b\x91\x0b\xa2\x0b\xab\x0b" +
+	"\xb5\x0b\xbb\x0b\xc3\x0b\xca\x0b\xd0\x0b\xda\x0b\xe0\x0b\xeb\x0b" +
+	"\xf2\x0b\xfd\x0b\x07\x0c\x16\x0c\x22\x0c\x2f\x0c\x3a\x0c\x51\x0c" +
+	"\x62\x0c\x78\x0c\x88\x0c\x93\x0c\xaa\x0c\xb3\x0c\xbc\x0c\xcc\x0c" +
+	"\xd6\x0c\xe0\x0c\xed\x0c\xf6\x0c\xff\x0c\x10\x0d\x21\x0d\x31\x0d" +
+	"\x36\x0d\x40\x0d\x4a\x0d\x55\x0d\x62\x0d\x70\x0d\x7c\x0d\x88\x0d" +
+	"\x8e\x0d\x9e\x0d" +
+	// name order
+	"\x89\x00\x90\x00\x23\x00\x2e\x01\x21\x00\x33\x00\xf7\x00\x7b\x00" +
+	"\x1b\x00\x83\x00\x16\x00\x43\x01\x2d\x00\x52\x01\x6d\x01\x69\x00" +
+	"\x6a\x00\x0c\x00\x0f\x00\xad\x00\x3d\x00\x32\x01\xf1\x00\xf0\x00" +
+	"\xf2\x00\xef\x00\x77\x00\x5e\x01\x06\x00\x5f\x01\x1f\x00\x48\x01" +
+	"\x08\x00\x7f\x00\x29\x00\x3f\x00\x26\x01\xd0\x00\x25\x01\xd1\x00" +
+	"\x18\x01\x64\x01\xd2\x00\x1e\x01\x24\x01\x0b\x00\x44\x01\x01\x00" +
+	"\xce\x00\x0e\x01\x62\x01\xdc\x00\x1f\x01\x30\x01\x31\x01\x82\x00" +
+	"\x5e\x00\x0d\x01\x6e\x01\x5f\x00\x05\x01\x37\x00\xc1\x00\x8f\x00" +
+	"\xe3\x00\x7e\x01\x7f\x01\x3b\x01\xe6\x00\x8a\x00\x02\x00\xe9\x00" +
+	"\x5a\x01\xe0\x00\x5b\x01\x59\x01\x5c\x01\x1c\x00\x6f\x00\x07\x01" +
+	"\x64\x00\x1a\x01\x75\x00\x5d\x00\xbf\x00\xc6\x00\x72\x01\x71\x01" +
+	"\x6b\x01\x70\x01\x06\x01\xf5\x00\x11\x01\x17\x01\x6d\x00\x88\x00" +
+	"\xc0\x00\x32\x00\x31\x00\x2f\x00\x50\x00\x68\x00\x35\x00\x81\x00" +
+	"\x41\x00\x14\x00\x40\x00\x60\x00\x41\x01\xa4\x00\xa0\x00\x4c\x00" +
+	"\x4d\x00\x8e\x00\x2c\x00\xaf\x00\xc2\x00\x4e\x00\x18\x00\xe1\x00" +
+	"\x7a\x01\x7e\x00\xfd\x00\xfc\x00\x28\x01\xfe\x00\xcd\x00\xca\x00" +
+	"\xcb\x00\x4c\x01\xc9\x00\xcc\x00\x55\x01\x56\x01\x54\x01\x36\x00" +
+	"\xfb\x00\xfa\x00\x3a\x01\x51\x01\x1b\x01\xf9\x00\x25\x00\x68\x01" +
+	"\x67\x01\x69\x01\x10\x00\xe2\x00\x09\x00\x0a\x01\x20\x00\x74\x01" +
+	"\x80\x01\xe4\x00\x7b\x01\xe5\x00\xcf\x00\xe8\x00\x13\x00\xdf\x00" +
+	"\x75\x01\x77\x01\x76\x01\x54\x00\xbd\x00\x76\x00\x6f\x01\xf4\x00" +
+	"\x45\x01\x42\x01\xff\x00\x48\x00\x27\x00\x03\x01\x0e\x00\x04\x01" +
+	"\x91\x00\x47\x01\x93\x00\x5a\x00\x59\x00\x15\x00\x65\x01\x58\x01" +
+	"\x16\x01\x7c\x00\xda\x00\xd9\x00\xd5\x00\xd8\x00\xd7\x00\xd6\x00" +
+	"\x9e\x00\x78\x01\xb8\x00\xb7\x00\xb6\x00\xb5\x00\x8b\x00\x92\x00" +
+	"\x94\x00\x5b\x00\x33\x01\x9d\x00\x22\x00\x05\x00\x34\x01\x57\x01" +
+	"\x7d\x01\x02\x01\x60\x01\x1d\x00\x2c\x01\x85\x00\x61\x01\x5d\x01" +
+	"\x53\x01\x2a\x00\x27\x01\x43\x00\x4e\x01\x4f\x01\x4d\x01\xa2\x00" +
+	"\x01\x01\xa5\x00\x6b\x00\x29\x01\x49\x01\x2f\x01\x63\x01\x6a\x01" +
+	"\x38\x01\x39\x01\x00\x01\x1a\x00\x6c\x00\x2a\x01\x4a\x01\x80\x00" +
+	"\x66\x01\x03\x00\xc3\x00\x55\x00\x0c\x01\x8c\x00\x58\x00\x62\x00" +
+	"\x7a\x00\x2d\x01\xb1\x00\xd3\x00\xe7\x00\x7c\x01\x26\x00\x09\x01" +
+	"\x3f\x01\xf8\x00\x00\x00\x28\x00\x50\x01\x81\x01\xa7\x00\xa9\x00" +
+	"\xa8\x00\xab\x00\xa6\x00\xac\x00\xaa\x00\x2b\x01\x9a\x00\x9b\x00" +
+	"\xc8\x00\x3d\x01\x96\x00\x98\x00\x9c\x00\xc7\x00\x3c\x01\x95\x00" +
+	"\x97\x00\x99\x00\x40\x01\xb4\x00\xb3\x00\xb2\x00\xd4\x00\x3a\x00" +
+	"\x79\x00\xc5\x00\x37\x01\xb0\x00\x52\x00\xf6\x00\x6c\x01\x10\x01" +
+	"\xdd\x00\x78\x00\x87\x00\x86\x00\x2e\x00\x51\x00\x4a\x00\x67\x00" +
+	"\x36\x01\x39\x00\x61\x00\x47\x00\xa3\x00\x9f\x00\x46\x00\x4b\x00" +
+	"\x42\x00\xae\x00\x4f\x00\x17\x00\xde\x00\x79\x01\x44\x00\xb9\x00" +
+	"\xbc\x00\xba\x00\xbb\x00\x74\x00\xa1\x00\x30\x00\x1d\x01\x23\x01" +
+	"\x49\x00\x7d\x00\x11\x00\x38\x00\x12\x01\x45\x00\x12\x00\x65\x00" +
+	"\x63\x00\x19\x01\x73\x01\x4b\x01\x19\x00\x72\x00\x57\x00\x53\x00" +
+	"\x0b\x01\x24\x00\x13\x01\x35\x01\x84\x00\x73\x00\x66\x00\x14\x01" +
+	"\xf3\x00\x0d\x00\xea\x00\xee\x00\xed\x00\xec\x00\xeb\x00\x20\x01" +
+	"\x22\x01\x21\x01\x2b\x00\xc4\x00\x5c\x00\xbe\x00\x3c\x00\x34\x00" +
+	"\x3b\x00\x0a\x00\x08\x01\x0f\x01\x56\x00\x46\x01\x3e\x00\x1e\x00" +
+	"\x1c\x01\x3e\x01\x70\x00\x6e\x00\x15\x01\x71\x00\xdb\x00\x07\x00" +
+	"\x04\x00\x8d\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"socket" + // 17
+	"stat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"bind" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"fstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"connect" + // 31
+	"listen" + // 32
+	"access" + // 33
+	"nice" + // 34
+	"accept" + // 35
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"getsockname" + // 44
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"getpeername" + // 53
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"socketpair" + // 56
+	"setpgid" + // 57
+	"send" + // 58
+	"uname" + // 59
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"pivot_root" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"mincore" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"sendto" + // 82
+	"symlink" + // 83
+	"lstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"mmap2" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"recv" + // 98
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"stat64" + // 101
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"capget" + // 106
+	"capset" + // 107
+	"pread64" + // 108
+	"pwrite64" + // 109
+	"getcwd" + // 110
+	"vhangup" + // 111
+	"fstat64" + // 112
+	"vfork" + // 113
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"shutdown" + // 117
+	"fsync" + // 118
+	"madvise" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"sendfile" + // 122
+	"recvfrom" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"init_module" + // 128
+	"delete_module" + // 129
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"sigaltstack" + // 166
+	"poll" + // 168
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"chown" + // 180
+	"setsockopt" + // 181
+	"getsockopt" + // 182
+	"sendmsg" + // 183
+	"recvmsg" + // 184
+	"semop" + // 185
+	"semget" + // 186
+	"semctl" + // 187
+	"msgsnd" + // 188
+	"msgrcv" + // 189
+	"msgget" + // 190
+	"msgctl" + // 191
+	"shmat" + // 192
+	"shmdt" + // 193
+	"shmget" + // 194
+	"shmctl" + // 195
+	"lstat64" + // 198
+	"truncate64" + // 199
+	"ftruncate64" + // 200
+	"getdents64" + // 201
+	"fcntl64" + // 202
+	"gettid" + // 206
+	"readahead" + // 207
+	"tkill" + // 208
+	"sendfile64" + // 209
+	"futex" + // 210
+	"sched_setaffinity" + // 211
+	"sched_getaffinity" + // 212
+	"io_setup" + // 215
+	"io_destroy" + // 216
+	"io_getevents" + // 217
+	"io_submit" + // 218
+	"io_cancel" + // 219
+	"exit_group" + // 222
+	"lookup_dcookie" + // 223
+	"epoll_create" + // 224
+	"epoll_ctl" + // 225
+	"epoll_wait" + // 226
+	"remap_file_pages" + // 227
+	"semtimedop" + // 228
+	"mq_open" + // 229
+	"mq_unlink" + // 230
+	"mq_timedsend" + // 231
+	"mq_timedreceive" + // 232
+	"mq_notify" + // 233
+	"mq_getsetattr" + // 234
+	"waitid" + // 235
+	"fadvise64_64" + // 236
+	"set_tid_address" + // 237
+	"setxattr" + // 238
+	"lsetxattr" + // 239
+	"fsetxattr" + // 240
+	"getxattr" + // 241
+	"lgetxattr" + // 242
+	"fgetxattr" + // 243
+	"listxattr" + // 244
+	"llistxattr" + // 245
+	"flistxattr" + // 246
+	"removexattr" + // 247
+	"lremovexattr" + // 248
+	"fremovexattr" + // 249
+	"timer_create" + // 250
+	"timer_settime" + // 251
+	"timer_gettime" + // 252
+	"timer_getoverrun" + // 253
+	"timer_delete" + // 254
+	"clock_settime" + // 255
+	"clock_gettime" + // 256
+	"clock_getres" + // 257
+	"clock_nanosleep" + // 258
+	"tgkill" + // 259
+	"mbind" + // 260
+	"get_mempolicy" + // 261
+	"set_mempolicy" + // 262
+	"add_key" + // 264
+	"request_key" + // 265
+	"keyctl" + // 266
+	"ioprio_set" + // 267
+	"ioprio_get" + // 268
+	"inotify_init" + // 269
+	"inotify_add_watch" + // 270
+	"inotify_rm_watch" + // 271
+	"migrate_pages" + // 272
+	"pselect6" + // 273
+	"ppoll" + // 274
+	"openat" + // 275
+	"mkdirat" + // 276
+	"mknodat" + // 277
+	"fchownat" + // 278
+	"futimesat" + // 279
+	"fstatat64" + // 280
+	"unlinkat" + // 281
+	"renameat" + // 282
+	"linkat" + // 283
+	"symlinkat" + // 284
+	"readlinkat" + // 285
+	"fchmodat" + // 286
+	"faccessat" + // 287
+	"unshare" + // 288
+	"set_robust_list" + // 289
+	"get_robust_list" + // 290
+	"splice" + // 291
+	"sync_file_range" + // 292
+	"tee" + // 293
+	"vmsplice" + // 294
+	"move_pages" + // 295
+	"getcpu" + // 296
+	"epoll_pwait" + // 297
+	"statfs64" + // 298
+	"fstatfs64" + // 299
+	"kexec_load" + // 300
+	"utimensat" + // 301
+	"signalfd" + // 302
+	"eventfd" + // 304
+	"fallocate" + // 305
+	"timerfd_create" + // 306
+	"timerfd_settime" + // 307
+	"timerfd_gettime" + // 308
+	"signalfd4" + // 309
+	"eventfd2" + // 310
+	"epoll_create1" + // 311
+	"dup3" + // 312
+	"pipe2" + // 313
+	"inotify_init1" + // 314
+	"preadv" + // 315
+	"pwritev" + // 316
+	"rt_tgsigqueueinfo" + // 317
+	"perf_event_open" + // 318
+	"recvmmsg" + // 319
+	"accept4" + // 320
+	"prlimit64" + // 321
+	"fanotify_init" + // 322
+	"fanotify_mark" + // 323
+	"clock_adjtime" + // 324
+	"name_to_handle_at" + // 325
+	"open_by_handle_at" + // 326
+	"syncfs" + // 327
+	"setns" + // 328
+	"sendmmsg" + // 329
+	"process_vm_readv" + // 330
+	"process_vm_writev" + // 331
+	"kcmp" + // 332
+	"finit_module" + // 333
+	"sched_setattr" + // 334
+	"sched_getattr" + // 335
+	"utimes" + // 336
+	"renameat2" + // 337
+	"seccomp" + // 338
+	"getrandom" + // 339
+	"memfd_create" + // 340
+	"bpf" + // 341
+	"execveat" + // 342
+	"membarrier" + // 343
+	"userfaultfd" + // 344
+	"mlock2" + // 345
+	"copy_file_range" + // 346
+	"preadv2" + // 347
+	"pwritev2" + // 348
+	"statx" + // 349
+	"io_pgetevents" + // 350
+	"pkey_mprotect" + // 351
+	"pkey_alloc" + // 352
+	"pkey_free" + // 353
+	"rseq" + // 354
+	"kexec_file_load" + // 355
+	"cacheflush" + // 356
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"clone3" + // 435
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
-// sys_sh lists the 436 syscalls of sh and sheb by number.
-var sys_sh = []Syscall{
-	{"restart_syscall", 0},
-	{"exit", 1},
-	{"fork", 2},
-	{"read", 3},
-	{"write", 4},
-	{"open", 5},
-	{"close", 6},
-	{"waitpid", 7},
-	{"creat", 8},
-	{"link", 9},
-	{"unlink", 10},
-	{"execve", 11},
-	{"chdir", 12},
-	{"time", 13},
-	{"mknod", 14},
-	{"chmod", 15},
-	{"lchown", 16},
-	{"oldstat", 18},
-	{"lseek", 19},
-	{"getpid", 20},
-	{"mount", 21},
-	{"umount", 22},
-	{"setuid", 23},
-	{"getuid", 24},
-	{"stime", 25},
-	{"ptrace", 26},
-	{"alarm", 27},
-	{"oldfstat", 28},
-	{"pause", 29},
-	{"utime", 30},
-	{"access", 33},
-	{"nice", 34},
-	{"sync", 36},
-	{"kill", 37},
-	{"rename", 38},
-	{"mkdir", 39},
-	{"rmdir", 40},
-	{"dup", 41},
-	{"pipe", 42},
-	{"times", 43},
-	{"brk", 45},
-	{"setgid", 46},
-	{"getgid", 47},
-	{"signal", 48},
-	{"geteuid", 49},
-	{"getegid", 50},
-	{"acct", 51},
-	{"umount2", 52},
-	{"ioctl", 54},
-	{"fcntl", 55},
-	{"setpgid", 57},
-	{"umask", 60},
-	{"chroot", 61},
-	{"ustat", 62},
-	{"dup2", 63},
-	{"getppid", 64},
-	{"getpgrp", 65},
-	{"setsid", 66},
-	{"sigaction", 67},
-	{"sgetmask", 68},
-	{"ssetmask", 69},
-	{"setreuid", 70},
-	{"setregid", 71},
-	{"sigsuspend", 72},
-	{"sigpending", 73},
-	{"sethostname", 74},
-	{"setrlimit", 75},
-	{"getrlimit", 76},
-	{"getrusage", 77},
-	{"gettimeofday", 78},
-	{"settimeofday", 79},
-	{"getgroups", 80},
-	{"setgroups", 81},
-	{"symlink", 83},
-	{"oldlstat", 84},
-	{"readlink", 85},
-	{"uselib", 86},
-	{"swapon", 87},
-	{"reboot", 88},
-	{"readdir", 89},
-	{"mmap", 90},
-	{"munmap", 91},
-	{"truncate", 92},
-	{"ftruncate", 93},
-	{"fchmod", 94},
-	{"fchown", 95},
-	{"getpriority", 96},
-	{"setpriority", 97},
-	{"statfs", 99},
-	{"fstatfs", 100},
-	{"socketcall", 102},
-	{"syslog", 103},
-	{"setitimer", 104},
-	{"getitimer", 105},
-	{"stat", 106},
-	{"lstat", 107},
-	{"fstat", 108},
-	{"olduname", 109},
-	{"vhangup", 111},
-	{"wait4", 114},
-	{"swapoff", 115},
-	{"sysinfo", 116},
-	{"ipc", 117},
-	{"fsync", 118},
-	{"sigreturn", 119},
-	{"clone", 120},
-	{"setdomainname", 121},
-	{"uname", 122},
-	{"cacheflush", 123},
-	{"adjtimex", 124},
-	{"mprotect", 125},
-	{"sigprocmask", 126},
-	{"init_module", 128},
-	{"delete_module", 129},
-	{"quotactl", 131},
-	{"getpgid", 132},
-	{"fchdir", 133},
-	{"bdflush", 134},
-	{"sysfs", 135},
-	{"personality", 136},
-	{"setfsuid", 138},
-	{"setfsgid", 139},
-	{"_llseek", 140},
-	{"getdents", 141},
-	{"_newselect", 142},
-	{"flock", 143},
-	{"msync", 144},
-	{"readv", 145},
-	{"writev", 146},
-	{"getsid", 147},
-	{"fdatasync", 148},
-	{"_sysctl", 149},
-	{"mlock", 150},
-	{"munlock", 151},
-	{"mlockall", 152},
-	{"munlockall", 153},
-	{"sched_setparam", 154},
-	{"sched_getparam", 155},
-	{"sched_setscheduler", 156},
-	{"sched_getscheduler", 157},
-	{"sched_yield", 158},
-	{"sched_get_priority_max", 159},
-	{"sched_get_priority_min", 160},
-	{"sched_rr_get_interval", 161},
-	{"nanosleep", 162},
-	{"mremap", 163},
-	{"setresuid", 164},
-	{"getresuid", 165},
-	{"poll", 168},
-	{"nfsservctl", 169},
-	{"setresgid", 170},
-	{"getresgid", 171},
-	{"prctl", 172},
-	{"rt_sigreturn", 173},
-	{"rt_sigaction", 174},
-	{"rt_sigprocmask", 175},
-	{"rt_sigpending", 176},
-	{"rt_sigtimedwait", 177},
-	{"rt_sigqueueinfo", 178},
-	{"rt_sigsuspend", 179},
-	{"pread64", 180},
-	{"pwrite64", 181},
-	{"chown", 182},
-	{"getcwd", 183},
-	{"capget", 184},
-	{"capset", 185},
-	{"sigaltstack", 186},
-	{"sendfile", 187},
-	{"vfork", 190},
-	{"ugetrlimit", 191},
-	{"mmap2", 192},
-	{"truncate64", 193},
-	{"ftruncate64", 194},
-	{"stat64", 195},
-	{"lstat64", 196},
-	{"fstat64", 197},
-	{"lchown32", 198},
-	{"getuid32", 199},
-	{"getgid32", 200},
-	{"geteuid32", 201},
-	{"getegid32", 202},
-	{"setreuid32", 203},
-	{"setregid32", 204},
-	{"getgroups32", 205},
-	{"setgroups32", 206},
-	{"fchown32", 207},
-	{"setresuid32", 208},
-	{"getresuid32", 209},
-	{"setresgid32", 210},
-	{"getresgid32", 211},
-	{"chown32", 212},
-	{"setuid32", 213},
-	{"setgid32", 214},
-	{"setfsuid32", 215},
-	{"setfsgid32", 216},
-	{"pivot_root", 217},
-	{"mincore", 218},
-	{"madvise", 219},
-	{"getdents64", 220},
-	{"fcntl64", 221},
-	{"gettid", 224},
-	{"readahead", 225},
-	{"setxattr", 226},
-	{"lsetxattr", 227},
-	{"fsetxattr", 228},
-	{"getxattr", 229},
-	{"lgetxattr", 230},
-	{"fgetxattr", 231},
-	{"listxattr", 232},
-	{"llistxattr", 233},
-	{"flistxattr", 234},
-	{"removexattr", 235},
-	{"lremovexattr", 236},
-	{"fremovexattr", 237},
-	{"tkill", 238},
-	{"sendfile64", 239},
-	{"futex", 240},
-	{"sched_setaffinity", 241},
-	{"sched_getaffinity", 242},
-	{"io_setup", 245},
-	{"io_destroy", 246},
-	{"io_getevents", 247},
-	{"io_submit", 248},
-	{"io_cancel", 249},
-	{"fadvise64", 250},
-	{"exit_group", 252},
-	{"lookup_dcookie", 253},
-	{"epoll_create", 254},
-	{"epoll_ctl", 255},
-	{"epoll_wait", 256},
-	{"remap_file_pages", 257},
-	{"set_tid_address", 258},
-	{"timer_create", 259},
-	{"timer_settime", 260},
-	{"timer_gettime", 261},
-	{"timer_getoverrun", 262},
-	{"timer_delete", 263},
-	{"clock_settime", 264},
-	{"clock_gettime", 265},
-	{"clock_getres", 266},
-	{"clock_nanosleep", 267},
-	{"statfs64", 268},
-	{"fstatfs64", 269},
-	{"tgkill", 270},
-	{"utimes", 271},
-	{"fadvise64_64", 272},
-	{"mbind", 274},
-	{"get_mempolicy", 275},
-	{"set_mempolicy", 276},
-	{"mq_open", 277},
-	{"mq_unlink", 278},
-	{"mq_timedsend", 279},
-	{"mq_timedreceive", 280},
-	{"mq_notify", 281},
-	{"mq_getsetattr", 282},
-	{"kexec_load", 283},
-	{"waitid", 284},
-	{"add_key", 285},
-	{"request_key", 286},
-	{"keyctl", 287},
-	{"ioprio_set", 288},
-	{"ioprio_get", 289},
-	{"inotify_init", 290},
-	{"inotify_add_watch", 291},
-	{"inotify_rm_watch", 292},
-	{"migrate_pages", 294},
-	{"openat", 295},
-	{"mkdirat", 296},
-	{"mknodat", 297},
-	{"fchownat", 298},
-	{"futimesat", 299},
-	{"fstatat64", 300},
-	{"unlinkat", 301},
-	{"renameat", 302},
-	{"linkat", 303},
-	{"symlinkat", 304},
-	{"readlinkat", 305},
-	{"fchmodat", 306},
-	{"faccessat", 307},
-	{"pselect6", 308},
-	{"ppoll", 309},
-	{"unshare", 310},
-	{"set_robust_list", 311},
-	{"get_robust_list", 312},
-	{"splice", 313},
-	{"sync_file_range", 314},
-	{"tee", 315},
-	{"vmsplice", 316},
-	{"move_pages", 317},
-	{"getcpu", 318},
-	{"epoll_pwait", 319},
-	{"utimensat", 320},
-	{"signalfd", 321},
-	{"timerfd_create", 322},
-	{"eventfd", 323},
-	{"fallocate", 324},
-	{"timerfd_settime", 325},
-	{"timerfd_gettime", 326},
-	{"signalfd4", 327},
-	{"eventfd2", 328},
-	{"epoll_create1", 329},
-	{"dup3", 330},
-	{"pipe2", 331},
-	{"inotify_init1", 332},
-	{"preadv", 333},
-	{"pwritev", 334},
-	{"rt_tgsigqueueinfo", 335},
-	{"perf_event_open", 336},
-	{"fanotify_init", 337},
-	{"fanotify_mark", 338},
-	{"prlimit64", 339},
-	{"socket", 340},
-	{"bind", 341},
-	{"connect", 342},
-	{"listen", 343},
-	{"accept", 344},
-	{"getsockname", 345},
-	{"getpeername", 346},
-	{"socketpair", 347},
-	{"send", 348},
-	{"sendto", 349},
-	{"recv", 350},
-	{"recvfrom", 351},
-	{"shutdown", 352},
-	{"setsockopt", 353},
-	{"getsockopt", 354},
-	{"sendmsg", 355},
-	{"recvmsg", 356},
-	{"recvmmsg", 357},
-	{"accept4", 358},
-	{"name_to_handle_at", 359},
-	{"open_by_handle_at", 360},
-	{"clock_adjtime", 361},
-	{"syncfs", 362},
-	{"sendmmsg", 363},
-	{"setns", 364},
-	{"process_vm_readv", 365},
-	{"process_vm_writev", 366},
-	{"kcmp", 367},
-	{"finit_module", 368},
-	{"sched_getattr", 369},
-	{"sched_setattr", 370},
-	{"renameat2", 371},
-	{"seccomp", 372},
-	{"getrandom", 373},
-	{"memfd_create", 374},
-	{"bpf", 375},
-	{"execveat", 376},
-	{"userfaultfd", 377},
-	{"membarrier", 378},
-	{"mlock2", 379},
-	{"copy_file_range", 380},
-	{"preadv2", 381},
-	{"pwritev2", 382},
-	{"statx", 383},
-	{"pkey_mprotect", 384},
-	{"pkey_alloc", 385},
-	{"pkey_free", 386},
-	{"rseq", 387},
-	{"sync_file_range2", 388},
-	{"semget", 393},
-	{"semctl", 394},
-	{"shmget", 395},
-	{"shmctl", 396},
-	{"shmat", 397},
-	{"shmdt", 398},
-	{"msgget", 399},
-	{"msgsnd", 400},
-	{"msgrcv", 401},
-	{"msgctl", 402},
-	{"clock_gettime64", 403},
-	{"clock_settime64", 404},
-	{"clock_adjtime64", 405},
-	{"clock_getres_time64", 406},
-	{"clock_nanosleep_time64", 407},
-	{"timer_gettime64", 408},
-	{"timer_settime64", 409},
-	{"timerfd_gettime64", 410},
-	{"timerfd_settime64", 411},
-	{"utimensat_time64", 412},
-	{"pselect6_time64", 413},
-	{"ppoll_time64", 414},
-	{"io_pgetevents_time64", 416},
-	{"recvmmsg_time64", 417},
-	{"mq_timedsend_time64", 418},
-	{"mq_timedreceive_time64", 419},
-	{"semtimedop_time64", 420},
-	{"rt_sigtimedwait_time64", 421},
-	{"futex_time64", 422},
-	{"sched_rr_get_interval_time64", 423},
-	{"pidfd_send_signal", 424},
-	{"io_uring_setup", 425},
-	{"io_uring_enter", 426},
-	{"io_uring_register", 427},
-	{"open_tree", 428},
-	{"move_mount", 429},
-	{"fsopen", 430},
-	{"fsconfig", 431},
-	{"fsmount", 432},
-	{"fspick", 433},
-	{"pidfd_open", 434},
-	{"close_range", 436},
-	{"openat2", 437},
-	{"pidfd_getfd", 438},
-	{"faccessat2", 439},
-	{"process_madvise", 440},
-	{"epoll_pwait2", 441},
-	{"mount_setattr", 442},
-	{"quotactl_fd", 443},
-	{"landlock_create_ruleset", 444},
-	{"landlock_add_rule", 445},
-	{"landlock_restrict_self", 446},
-	{"process_mrelease", 448},
-	{"futex_waitv", 449},
-	{"set_mempolicy_home_node", 450},
-	{"cachestat", 451},
-	{"fchmodat2", 452},
-	{"map_shadow_stack", 453},
-	{"futex_wake", 454},
-	{"futex_wait", 455},
-	{"futex_requeue", 456},
-	{"statmount", 457},
-	{"listmount", 458},
-	{"lsm_get_self_attr", 459},
-	{"lsm_set_self_attr", 460},
-	{"lsm_list_modules", 461},
-	{"mseal", 462},
-	{"setxattrat", 463},
-	{"getxattrat", 464},
-	{"listxattrat", 465},
-	{"removexattrat", 466},
-	{"open_tree_attr", 467},
-	{"file_getattr", 468},
-	{"file_setattr", 469},
-	{"listns", 470},
-	{"rseq_slice_yield", 471},
-}
+// sys_sh holds the 436 syscalls of sh and sheb by number, packed as sysTable describes.
+const sys_sh sysTable = "\xb4\x01" + // count
+	// numbers
+	"\x00\x00\x00\x00\x01\x00\x00\x00\x02\x00\x00\x00\x03\x00\x00\x00" +
+	"\x04\x00\x00\x00\x05\x00\x00\x00\x06\x00\x00\x00\x07\x00\x00\x00" +
+	"\x08\x00\x00\x00\x09\x00\x00\x00\x0a\x00\x00\x00\x0b\x00\x00\x00" +
+	"\x0c\x00\x00\x00\x0d\x00\x00\x00\x0e\x00\x00\x00\x0f\x00\x00\x00" +
+	"\x10\x00\x00\x00\x12\x00\x00\x00\x13\x00\x00\x00\x14\x00\x00\x00" +
+	"\x15\x00\x00\x00\x16\x00\x00\x00\x17\x00\x00\x00\x18\x00\x00\x00" +
+	"\x19\x00\x00\x00\x1a\x00\x00\x00\x1b\x00\x00\x00\x1c\x00\x00\x00" +
+	"\x1d\x00\x00\x00\x1e\x00\x00\x00\x21\x00\x00\x00\x22\x00\x00\x00" +
+	"\x24\x00\x00\x00\x25\x00\x00\x00\x26\x00\x00\x00\x27\x00\x00\x00" +
+	"\x28\x00\x00\x00\x29\x00\x00\x00\x2a\x00\x00\x00\x2b\x00\x00\x00" +
+	"\x2d\x00\x00\x00\x2e\x00\x00\x00\x2f\x00\x00\x00\x30\x00\x00\x00" +
+	"\x31\x00\x00\x00\x32\x00\x00\x00\x33\x00\x00\x00\x34\x00\x00\x00" +
+	"\x36\x00\x00\x00\x37\x00\x00\x00\x39\x00\x00\x00\x3c\x00\x00\x00" +
+	"\x3d\x00\x00\x00\x3e\x00\x00\x00\x3f\x00\x00\x00\x40\x00\x00\x00" +
+	"\x41\x00\x00\x00\x42\x00\x00\x00\x43\x00\x00\x00\x44\x00\x00\x00" +
+	"\x45\x00\x00\x00\x46\x00\x00\x00\x47\x00\x00\x00\x48\x00\x00\x00" +
+	"\x49\x00\x00\x00\x4a\x00\x00\x00\x4b\x00\x00\x00\x4c\x00\x00\x00" +
+	"\x4d\x00\x00\x00\x4e\x00\x00\x00\x4f\x00\x00\x00\x50\x00\x00\x00" +
+	"\x51\x00\x00\x00\x53\x00\x00\x00\x54\x00\x00\x00\x55\x00\x00\x00" +
+	"\x56\x00\x00\x00\x57\x00\x00\x00\x58\x00\x00\x00\x59\x00\x00\x00" +
+	"\x5a\x00\x00\x00\x5b\x00\x00\x00\x5c\x00\x00\x00\x5d\x00\x00\x00" +
+	"\x5e\x00\x00\x00\x5f\x00\x00\x00\x60\x00\x00\x00\x61\x00\x00\x00" +
+	"\x63\x00\x00\x00\x64\x00\x00\x00\x66\x00\x00\x00\x67\x00\x00\x00" +
+	"\x68\x00\x00\x00\x69\x00\x00\x00\x6a\x00\x00\x00\x6b\x00\x00\x00" +
+	"\x6c\x00\x00\x00\x6d\x00\x00\x00\x6f\x00\x00\x00\x72\x00\x00\x00" +
+	"\x73\x00\x00\x00\x74\x00\x00\x00\x75\x00\x00\x00\x76\x00\x00\x00" +
+	"\x77\x00\x00\x00\x78\x00\x00\x00\x79\x00\x00\x00\x7a\x00\x00\x00" +
+	"\x7b\x00\x00\x00\x7c\x00\x00\x00\x7d\x00\x00\x00\x7e\x00\x00\x00" +
+	"\x80\x00\x00\x00\x81\x00\x00\x00\x83\x00\x00\x00\x84\x00\x00\x00" +
+	"\x85\x00\x00\x00\x86\x00\x00\x00\x87\x00\x00\x00\x88\x00\x00\x00" +
+	"\x8a\x00\x00\x00\x8b\x00\x00\x00\x8c\x00\x00\x00\x8d\x00\x00\x00" +
+	"\x8e\x00\x00\x00\x8f\x00\x00\x00\x90\x00\x00\x00\x91\x00\x00\x00" +
+	"\x92\x00\x00\x00\x93\x00\x00\x00\x94\x00\x00\x00\x95\x00\x00\x00" +
+	"\x96\x00\x00\x00\x97\x00\x00\x00\x98\x00\x00\x00\x99\x00\x00\x00" +
+	"\x9a\x00\x00\x00\x9b\x00\x00\x00\x9c\x00\x00\x00\x9d\x00\x00\x00" +
+	"\x9e\x00\x00\x00\x9f\x00\x00\x00\xa0\x00\x00\x00\xa1\x00\x00\x00" +
+	"\xa2\x00\x00\x00\xa3\x00\x00\x00\xa4\x00\x00\x00\xa5\x00\x00\x00" +
+	"\xa8\x00\x00\x00\xa9\x00\x00\x00\xaa\x00\x00\x00\xab\x00\x00\x00" +
+	"\xac\x00\x00\x00\xad\x00\x00\x00\xae\x00\x00\x00\xaf\x00\x00\x00" +
+	"\xb0\x00\x00\x00\xb1\x00\x00\x00\xb2\x00\x00\x00\xb3\x00\x00\x00" +
+	"\xb4\x00\x00\x00\xb5\x00\x00\x00\xb6\x00\x00\x00\xb7\x00\x00\x00" +
+	"\xb8\x00\x00\x00\xb9\x00\x00\x00\xba\x00\x00\x00\xbb\x00\x00\x00" +
+	"\xbe\x00\x00\x00\xbf\x00\x00\x00\xc0\x00\x00\x00\xc1\x00\x00\x00" +
+	"\xc2\x00\x00\x00\xc3\x00\x00\x00\xc4\x00\x00\x00\xc5\x00\x00\x00" +
+	"\xc6\x00\x00\x00\xc7\x00\x00\x00\xc8\x00\x00\x00\xc9\x00\x00\x00" +
+	"\xca\x00\x00\x00\xcb\x00\x00\x00\xcc\x00\x00\x00\xcd\x00\x00\x00" +
+	"\xce\x00\x00\x00\xcf\x00\x00\x00\xd0\x00\x00\x00\xd1\x00\x00\x00" +
+	"\xd2\x00\x00\x00\xd3\x00\x00\x00\xd4\x00\x00\x00\xd5\x00\x00\x00" +
+	"\xd6\x00\x00\x00\xd7\x00\x00\x00\xd8\x00\x00\x00\xd9\x00\x00\x00" +
+	"\xda\x00\x00\x00\xdb\x00\x00\x00\xdc\x00\x00\x00\xdd\x00\x00\x00" +
+	"\xe0\x00\x00\x00\xe1\x00\x00\x00\xe2\x00\x00\x00\xe3\x00\x00\x00" +
+	"\xe4\x00\x00\x00\xe5\x00\x00\x00\xe6\x00\x00\x00\xe7\x00\x00\x00" +
+	"\xe8\x00\x00\x00\xe9\x00\x00\x00\xea\x00\x00\x00\xeb\x00\x00\x00" +
+	"\xec\x00\x00\x00\xed\x00\x00\x00\xee\x00\x00\x00\xef\x00\x00\x00" +
+	"\xf0\x00\x00\x00\xf1\x00\x00\x00\xf2\x00\x00\x00\xf5\x00\x00\x00" +
+	"\xf6\x00\x00\x00\xf7\x00\x00\x00\xf8\x00\x00\x00\xf9\x00\x00\x00" +
+	"\xfa\x00\x00\x00\xfc\x00\x00\x00\xfd\x00\x00\x00\xfe\x00\x00\x00" +
+	"\xff\x00\x00\x00\x00\x01\x00\x00\x01\x01\x00\x00\x02\x01\x00\x00" +
+	"\x03\x01\x00\x00\x04\x01\x00\x00\x05\x01\x00\x00\x06\x01\x00\x00" +
+	"\x07\x01\x00\x00\x08\x01\x00\x00\x09\x01\x00\x00\x0a\x01\x00\x00" +
+	"\x0b\x01\x00\x00\x0c\x01\x00\x00\x0d\x01\x00\x00\x0e\x01\x00\x00" +
+	"\x0f\x01\x00\x00\x10\x01\x00\x00\x12\x01\x00\x00\x13\x01\x00\x00" +
+	"\x14\x01\x00\x00\x15\x01\x00\x00\x16\x01\x00\x00\x17\x01\x00\x00" +
+	"\x18\x01\x00\x00\x19\x01\x00\x00\x1a\x01\x00\x00\x1b\x01\x00\x00" +
+	"\x1c\x01\x00\x00\x1d\x01\x00\x00\x1e\x01\x00\x00\x1f\x01\x00\x00" +
+	"\x20\x01\x00\x00\x21\x01\x00\x00\x22\x01\x00\x00\x23\x01\x00\x00" +
+	"\x24\x01\x00\x00\x26\x01\x00\x00\x27\x01\x00\x00\x28\x01\x00\x00" +
+	"\x29\x01\x00\x00\x2a\x01\x00\x00\x2b\x01\x00\x00\x2c\x01\x00\x00" +
+	"\x2d\x01\x00\x00\x2e\x01\x00\x00\x2f\x01\x00\x00\x30\x01\x00\x00" +
+	"\x31\x01\x00\x00\x32\x01\x00\x00\x33\x01\x00\x00\x34\x01\x00\x00" +
+	"\x35\x01\x00\x00\x36\x01\x00\x00\x37\x01\x00\x00\x38\x01\x00\x00" +
+	"\x39\x01\x00\x00\x3a\x01\x00\x00\x3b\x01\x00\x00\x3c\x01\x00\x00" +
+	"\x3d\x01\x00\x00\x3e\x01\x00\x00\x3f\x01\x00\x00\x40\x01\x00\x00" +
+	"\x41\x01\x00\x00\x42\x01\x00\x00\x43\x01\x00\x00\x44\x01\x00\x00" +
+	"\x45\x01\x00\x00\x46\x01\x00\x00\x47\x01\x00\x00\x48\x01\x00\x00" +
+	"\x49\x01\x00\x00\x4a\x01\x00\x00\x4b\x01\x00\x00\x4c\x01\x00\x00" +
+	"\x4d\x01\x00\x00\x4e\x01\x00\x00\x4f\x01\x00\x00\x50\x01\x00\x00" +
+	"\x51\x01\x00\x00\x52\x01\x00\x00\x53\x01\x00\x00\x54\x01\x00\x00" +
+	"\x55\x01\x00\x00\x56\x01\x00\x00\x57\x01\x00\x00\x58\x01\x00\x00" +
+	"\x59\x01\x00\x00\x5a\x01\x00\x00\x5b\x01\x00\x00\x5c\x01\x00\x00" +
+	"\x5d\x01\x00\x00\x5e\x01\x00\x00\x5f\x01\x00\x00\x60\x01\x00\x00" +
+	"\x61\x01\x00\x00\x62\x01\x00\x00\x63\x01\x00\x00\x64\x01\x00\x00" +
+	"\x65\x01\x00\x00\x66\x01\x00\x00\x67\x01\x00\x00\x68\x01\x00\x00" +
+	"\x69\x01\x00\x00\x6a\x01\x00\x00\x6b\x01\x00\x00\x6c\x01\x00\x00" +
+	"\x6d\x01\x00\x00\x6e\x01\x00\x00\x6f\x01\x00\x00\x70\x01\x00\x00" +
+	"\x71\x01\x00\x00\x72\x01\x00\x00\x73\x01\x00\x00\x74\x01\x00\x00" +
+	"\x75\x01\x00\x00\x76\x01\x00\x00\x77\x01\x00\x00\x78\x01\x00\x00" +
+	"\x79\x01\x00\x00\x7a\x01\x00\x00\x7b\x01\x00\x00\x7c\x01\x00\x00" +
+	"\x7d\x01\x00\x00\x7e\x01\x00\x00\x7f\x01\x00\x00\x80\x01\x00\x00" +
+	"\x81\x01\x00\x00\x82\x01\x00\x00\x83\x01\x00\x00\x84\x01\x00\x00" +
+	"\x89\x01\x00\x00\x8a\x01\x00\x00\x8b\x01\x00\x00\x8c\x01\x00\x00" +
+	"\x8d\x01\x00\x00\x8e\x01\x00\x00\x8f\x01\x00\x00\x90\x01\x00\x00" +
+	"\x91\x01\x00\x00\x92\x01\x00\x00\x93\x01\x00\x00\x94\x01\x00\x00" +
+	"\x95\x01\x00\x00\x96\x01\x00\x00\x97\x01\x00\x00\x98\x01\x00\x00" +
+	"\x99\x01\x00\x00\x9a\x01\x00\x00\x9b\x01\x00\x00\x9c\x01\x00\x00" +
+	"\x9d\x01\x00\x00\x9e\x01\x00\x00\xa0\x01\x00\x00\xa1\x01\x00\x00" +
+	"\xa2\x01\x00\x00\xa3\x01\x00\x00\xa4\x01\x00\x00\xa5\x01\x00\x00" +
+	"\xa6\x01\x00\x00\xa7\x01\x00\x00\xa8\x01\x00\x00\xa9\x01\x00\x00" +
+	"\xaa\x01\x00\x00\xab\x01\x00\x00\xac\x01\x00\x00\xad\x01\x00\x00" +
+	"\xae\x01\x00\x00\xaf\x01\x00\x00\xb0\x01\x00\x00\xb1\x01\x00\x00" +
+	"\xb2\x01\x00\x00\xb4\x01\x00\x00\xb5\x01\x00\x00\xb6\x01\x00\x00" +
+	"\xb7\x01\x00\x00\xb8\x01\x00\x00\xb9\x01\x00\x00\xba\x01\x00\x00" +
+	"\xbb\x01\x00\x00\xbc\x01\x00\x00\xbd\x01\x00\x00\xbe\x01\x00\x00" +
+	"\xc0\x01\x00\x00\xc1\x01\x00\x00\xc2\x01\x00\x00\xc3\x01\x00\x00" +
+	"\xc4\x01\x00\x00\xc5\x01\x00\x00\xc6\x01\x00\x00\xc7\x01\x00\x00" +
+	"\xc8\x01\x00\x00\xc9\x01\x00\x00\xca\x01\x00\x00\xcb\x01\x00\x00" +
+	"\xcc\x01\x00\x00\xcd\x01\x00\x00\xce\x01\x00\x00\xcf\x01\x00\x00" +
+	"\xd0\x01\x00\x00\xd1\x01\x00\x00\xd2\x01\x00\x00\xd3\x01\x00\x00" +
+	"\xd4\x01\x00\x00\xd5\x01\x00\x00\xd6\x01\x00\x00\xd7\x01\x00\x00" +
+	// ends of the names
+	"\x0f\x00\x13\x00\x17\x00\x1b\x00\x20\x00\x24\x00\x29\x00\x30\x00" +
+	"\x35\x00\x39\x00\x3f\x00\x45\x00\x4a\x00\x4e\x00\x53\x00\x58\x00" +
+	"\x5e\x00\x65\x00\x6a\x00\x70\x00\x75\x00\x7b\x00\x81\x00\x87\x00" +
+	"\x8c\x00\x92\x00\x97\x00\x9f\x00\xa4\x00\xa9\x00\xaf\x00\xb3\x00" +
+	"\xb7\x00\xbb\x00\xc1\x00\xc6\x00\xcb\x00\xce\x00\xd2\x00\xd7\x00" +
+	"\xda\x00\xe0\x00\xe6\x00\xec\x00\xf3\x00\xfa\x00\xfe\x00\x05\x01" +
+	"\x0a\x01\x0f\x01\x16\x01\x1b\x01\x21\x01\x26\x01\x2a\x01\x31\x01" +
+	"\x38\x01\x3e\x01\x47\x01\x4f\x01\x57\x01\x5f\x01\x67\x01\x71\x01" +
+	"\x7b\x01\x86\x01\x8f\x01\x98\x01\xa1\x01\xad\x01\xb9\x01\xc2\x01" +
+	"\xcb\x01\xd2\x01\xda\x01\xe2\x01\xe8\x01\xee\x01\xf4\x01\xfb\x01" +
+	"\xff\x01\x05\x02\x0d\x02\x16\x02\x1c\x02\x22\x02\x2d\x02\x38\x02" +
+	"\x3e\x02\x45\x02\x4f\x02\x55\x02\x5e\x02\x67\x02\x6b\x02\x70\x02" +
+	"\x75\x02\x7d\x02\x84\x02\x89\x02\x90\x02\x97\x02\x9a\x02\x9f\x02" +
+	"\xa8\x02\xad\x02\xba\x02\xbf\x02\xc9\x02\xd1\x02\xd9\x02\xe4\x02" +
+	"\xef\x02\xfc\x02\x04\x03\x0b\x03\x11\x03\x18\x03\x1d\x03\x28\x03" +
+	"\x30\x03\x38\x03\x3f\x03\x47\x03\x51\x03\x56\x03\x5b\x03\x60\x03" +
+	"\x66\x03\x6c\x03\x75\x03\x7c\x03\x81\x03\x88\x03\x90\x03\x9a\x03" +
+	"\xa8\x03\xb6\x03\xc8\x03\xda\x03\xe5\x03\xfb\x03\x11\x04\x26\x04" +
+	"\x2f\x04\x35\x04\x3e\x04\x47\x04\x4b\x04\x55\x04\x5e\x04\x67\x04" +
+	"\x6c\x04\x78\x04\x84\x04\x92\x04\x9f\x04\xae\x04\xbd\x04\xca\x04" +
+	"\xd1\x04\xd9\x04\xde\x04\xe4\x04\xea\x04\xf0\x04\xfb\x04\x03\x05" +
+	"\x08\x05\x12\x05\x17\x05\x21\x05\x2c\x05\x32\x05\x39\x05\x40\x05" +
+	"\x48\x05\x50\x05\x58\x05\x61\x05\x6a\x05\x74\x05\x7e\x05\x89\x05" +
+	"\x94\x05\x9c\x05\xa7\x05\xb2\x05\xbd\x05\xc8\x05\xcf\x05\xd7\x05" +
+	"\xdf\x05\xe9\x05\xf3\x05\xfd\x05\x04\x06\x0b\x06\x15\x06\x1c\x06" +
+	"\x22\x06\x2b\x06\x33\x06\x3c\x06\x45\x06\x4d\x06\x56\x06\x5f\x06" +
+	"\x68\x06\x72\x06\x7c\x06\x87\x06\x93\x06\x9f\x06\xa4\x06\xae\x06" +
+	"\xb3\x06\xc4\x06\xd5\x06\xdd\x06\xe7\x06\xf3\x06\xfc\x06\x05\x07" +
+	"\x0e\x07\x18\x07\x26\x07\x32\x07\x3b\x07\x45\x07\x55\x07\x64\x07" +
+	"\x70\x07\x7d\x07\x8a\x07\x9a\x07\xa6\x07\xb3\x07\xc0\x07\xcc\x07" +
+	"\xdb\x07\xe3\x07\xec\x07\xf2\x07\xf8\x07\x04\x08\x09\x08\x16\x08" +
+	"\x23\x08\x2a\x08\x33\x08\x3f\x08\x4e\x08\x57\x08\x64\x08\x6e\x08" +
+	"\x74\x08\x7b\x08\x86\x08\x8c\x08\x96\x08\xa0\x08\xac\x08\xbd\x08" +
+	"\xcd\x08\xda\x08\xe0\x08\xe7\x08\xee\x08\xf6\x08\xff\x08\x08\x09" +
+	"\x10\x09\x18\x09\x1e\x09\x27\x09\x31\x09\x39\x09\x42\x09\x4a\x09" +
+	"\x4f\x09\x56\x09\x65\x09\x74\x09\x7a\x09\x89\x09\x8c\x09\x94\x09" +
+	"\x9e\x09\xa4\x09\xaf\x09\xb8\x09\xc0\x09\xce\x09\xd5\x09\xde\x09" +
+	"\xed\x09\xfc\x09\x05\x0a\x0d\x0a\x1a\x0a\x1e\x0a\x23\x0a\x30\x0a" +
+	"\x36\x0a\x3d\x0a\x4e\x0a\x5d\x0a\x6a\x0a\x77\x0a\x80\x0a\x86\x0a" +
+	"\x8a\x0a\x91\x0a\x97\x0a\x9d\x0a\xa8\x0a\xb3\x0a\xbd\x0a\xc1\x0a" +
+	"\xc7\x0a\xcb\x0a\xd3\x0a\xdb\x0a\xe5\x0a\xef\x0a\xf6\x0a\xfd\x0a" +
+	"\x05\x0b\x0c\x0b\x1d\x0b\x2e\x0b\x3b\x0b\x41\x0b\x49\x0b\x4e\x0b" +
+	"\x5e\x0b\x6f\x0b\x73\x0b\x7f\x0b\x8c\x0b\x99\x0b\xa2\x0b\xa9\x0b" +
+	"\xb2\x0b\xbe\x0b\xc1\x0b\xc9\x0b\xd4\x0b\xde\x0b\xe4\x0b\xf3\x0b" +
+	"\xfa\x0b\x02\x0c\x07\x0c\x14\x0c\x1e\x0c\x27\x0c\x2b\x0c\x3b\x0c" +
+	"\x41\x0c\x47\x0c\x4d\x0c\x53\x0c\x58\x0c\x5d\x0c\x63\x0c\x69\x0c" +
+	"\x6f\x0c\x75\x0c\x84\x0c\x93\x0c\xa2\x0c\xb5\x0c\xcb\x0c\xda\x0c" +
+	"\xe9\x0c\xfa\x0c\x0b\x0d\x1b\x0d\x2a\x0d\x36\x0d\x4a\x0d\x59\x0d" +
+	"\x6c\x0d\x82\x0d\x93\x0d\xa9\x0d\xb5\x0d\xd1\x0d\xe2\x0d\xf0\x0d" +
+	"\xfe\x0d\x0f\x0e\x18\x0e\x22\x0e\x28\x0e\x30\x0e\x37\x0e\x3d\x0e" +
+	"\x47\x0e\x52\x0e\x59\x0e\x64\x0e\x6e\x0e\x7d\x0e\x89\x0e\x96\x0e" +
+	"\xa1\x0e\xb8\x0e\xc9\x0e\xdf\x0e\xef\x0e\xfa\x0e\x11\x0f\x1a\x0f" +
+	"\x23\x0f\x33\x0f\x3d\x0f\x47\x0f\x54\x0f\x5d\x0f\x66\x0f\x77\x0f" +
+	"\x88\x0f\x98\x0f\x9d\x0f\xa7\x0f\xb1\x0f\xbc\x0f\xc9\x0f\xd7\x0f" +
+	"\xe3\x0f\xef\x0f\xf5\x0f\x05\x10" +
+	// name order
+	"\x7a\x00\x7c\x00\x83\x00\x3b\x01\x49\x01\x1e\x00\x2e\x00\x01\x01" +
+	"\x6d\x00\x1a\x00\x75\x00\x38\x01\x5a\x01\x28\x00\x6c\x00\x9f\x01" +
+	"\xa4\x00\xa5\x00\x0c\x00\x0f\x00\xa2\x00\xbe\x00\x34\x00\x4c\x01" +
+	"\x74\x01\xef\x00\x75\x01\xee\x00\x72\x01\xf0\x00\x76\x01\xed\x00" +
+	"\x73\x01\x69\x00\x06\x00\x91\x01\x39\x01\x5f\x01\x08\x00\x71\x00" +
+	"\x25\x00\x36\x00\x2d\x01\xe3\x00\x2c\x01\xe4\x00\x22\x01\x96\x01" +
+	"\xe5\x00\x26\x01\x2b\x01\x0b\x00\x5b\x01\x01\x00\xe1\x00\x16\x01" +
+	"\x94\x01\xe0\x00\xf5\x00\x27\x01\x34\x01\x35\x01\x74\x00\x54\x00" +
+	"\x15\x01\xa0\x01\x55\x00\xb9\x00\x0d\x01\x31\x00\xc7\x00\x82\x00" +
+	"\xcf\x00\xb0\x01\xb1\x01\x53\x01\xd2\x00\x7d\x00\x02\x00\xd5\x00" +
+	"\x8d\x01\xcc\x00\x8e\x01\x8c\x01\x8f\x01\x60\x00\xaf\x00\x0f\x01" +
+	"\x59\x00\xf2\x00\x67\x00\x53\x00\xac\x00\xd8\x00\xa4\x01\x84\x01" +
+	"\xa3\x01\x9d\x01\xa2\x01\x0e\x01\xf7\x00\x1b\x01\x21\x01\xa3\x00" +
+	"\x7b\x00\xc6\x00\x2d\x00\xb4\x00\x2c\x00\xb3\x00\x2a\x00\xb2\x00" +
+	"\x47\x00\xb7\x00\x5d\x00\x3d\x01\x73\x00\x38\x00\x13\x00\x37\x00" +
+	"\x56\x00\x58\x01\x97\x00\xbd\x00\x93\x00\xbb\x00\x43\x00\x44\x00" +
+	"\x81\x00\x3c\x01\x45\x01\xc8\x00\x45\x00\x17\x00\xb1\x00\xcd\x00" +
+	"\xac\x01\x70\x00\x07\x01\x06\x01\x2f\x01\x08\x01\xdf\x00\xdc\x00" +
+	"\xdd\x00\x7e\x01\xdb\x00\xde\x00\x88\x01\x89\x01\x87\x01\x30\x00" +
+	"\x05\x01\x04\x01\x66\x00\x52\x01\xff\x00\x03\x01\x21\x00\x9a\x01" +
+	"\x99\x01\x9b\x01\x10\x00\xb0\x00\xce\x00\x09\x00\x12\x01\x3a\x01" +
+	"\xa6\x01\xb2\x01\xd0\x00\xad\x01\xd1\x00\xe2\x00\xd4\x00\x12\x00" +
+	"\xcb\x00\xa7\x01\xa9\x01\xa8\x01\x5f\x00\xae\x00\xc5\x00\xa1\x01" +
+	"\xf6\x00\x5d\x01\x59\x01\x09\x01\xc4\x00\x23\x00\x0b\x01\x0e\x00" +
+	"\x0c\x01\x84\x00\x5e\x01\x86\x00\x50\x00\xaa\x00\x14\x00\x97\x01" +
+	"\x8b\x01\x20\x01\x6e\x00\xfe\x00\xfd\x00\xf9\x00\xfc\x00\x81\x01" +
+	"\xfb\x00\x80\x01\xfa\x00\x91\x00\xaa\x01\x71\x01\x6e\x01\x70\x01" +
+	"\x6f\x01\x7e\x00\x85\x00\x87\x00\x51\x00\x4a\x01\x90\x00\x95\x00" +
+	"\x1f\x00\x1b\x00\x4a\x00\x11\x00\x61\x00\x05\x00\x4b\x01\x8a\x01" +
+	"\xaf\x01\x0a\x01\x92\x01\x1c\x00\x33\x01\x77\x00\x93\x01\x90\x01" +
+	"\x86\x01\x26\x00\x2e\x01\xc3\x00\x64\x01\x65\x01\x63\x01\x94\x00" +
+	"\x18\x01\x7d\x01\x98\x00\xa0\x00\x30\x01\x60\x01\x36\x01\x95\x01" +
+	"\x9c\x01\x50\x01\x51\x01\x17\x01\x7c\x01\x19\x00\xa1\x00\x31\x01" +
+	"\x61\x01\x72\x00\x98\x01\x03\x00\xc9\x00\x4f\x00\x4b\x00\x14\x01" +
+	"\x7f\x00\x4e\x00\x41\x01\x42\x01\x48\x01\x7f\x01\x47\x01\xe6\x00" +
+	"\xd3\x00\xae\x01\x22\x00\x11\x01\x56\x01\x02\x01\x00\x00\x24\x00" +
+	"\x66\x01\xb3\x01\x9a\x00\x9c\x00\x9b\x00\x9e\x00\x99\x00\x9f\x00" +
+	"\x9d\x00\x83\x01\x32\x01\x8d\x00\x8e\x00\xda\x00\x54\x01\x89\x00" +
+	"\x8b\x00\x8f\x00\x85\x01\xd9\x00\x55\x01\x88\x00\x8a\x00\x8c\x00" +
+	"\x57\x01\x69\x01\x68\x01\x82\x01\x3f\x01\xa7\x00\xd7\x00\x4e\x01" +
+	"\x46\x01\x40\x01\xf8\x00\x9e\x01\x1a\x01\xe7\x00\x6a\x00\x79\x00" +
+	"\xc2\x00\x78\x00\xc1\x00\x29\x00\xc0\x00\x48\x00\xb8\x00\x41\x00" +
+	"\x5c\x00\x4f\x01\x32\x00\x57\x00\x3e\x00\xb6\x00\x96\x00\xbc\x00" +
+	"\x92\x00\xba\x00\x3d\x00\xb5\x00\x42\x00\x39\x00\x44\x01\x46\x00" +
+	"\x16\x00\xbf\x00\xca\x00\xab\x01\x3b\x00\x6c\x01\x6b\x01\x6d\x01" +
+	"\x6a\x01\x43\x01\x3a\x00\xa6\x00\x2b\x00\x24\x01\x2a\x01\x40\x00" +
+	"\x6f\x00\x68\x00\x3f\x00\x37\x01\x5a\x00\x3e\x01\x1c\x01\x3c\x00" +
+	"\x5e\x00\xad\x00\x58\x00\xf1\x00\xa5\x01\x62\x01\x18\x00\x64\x00" +
+	"\x4d\x00\x49\x00\x13\x01\x20\x00\x1d\x01\x67\x01\x4d\x01\x76\x00" +
+	"\x65\x00\x5b\x00\x1e\x01\xf3\x00\x0d\x00\xe8\x00\xec\x00\xeb\x00" +
+	"\xea\x00\x77\x01\xe9\x00\x78\x01\x25\x01\x29\x01\x79\x01\x28\x01" +
+	"\x7a\x01\x27\x00\xd6\x00\x52\x00\xab\x00\xa9\x00\x33\x00\x15\x00" +
+	"\x2f\x00\x6b\x00\x0a\x00\x10\x01\x19\x01\x4c\x00\x5c\x01\x35\x00" +
+	"\x1d\x00\x23\x01\x7b\x01\xf4\x00\xa8\x00\x62\x00\x1f\x01\x63\x00" +
+	"\x00\x01\x07\x00\x04\x00\x80\x00" +
+	// names
+	"restart_syscall" + // 0
+	"exit" + // 1
+	"fork" + // 2
+	"read" + // 3
+	"write" + // 4
+	"open" + // 5
+	"close" + // 6
+	"waitpid" + // 7
+	"creat" + // 8
+	"link" + // 9
+	"unlink" + // 10
+	"execve" + // 11
+	"chdir" + // 12
+	"time" + // 13
+	"mknod" + // 14
+	"chmod" + // 15
+	"lchown" + // 16
+	"oldstat" + // 18
+	"lseek" + // 19
+	"getpid" + // 20
+	"mount" + // 21
+	"umount" + // 22
+	"setuid" + // 23
+	"getuid" + // 24
+	"stime" + // 25
+	"ptrace" + // 26
+	"alarm" + // 27
+	"oldfstat" + // 28
+	"pause" + // 29
+	"utime" + // 30
+	"access" + // 33
+	"nice" + // 34
+	"sync" + // 36
+	"kill" + // 37
+	"rename" + // 38
+	"mkdir" + // 39
+	"rmdir" + // 40
+	"dup" + // 41
+	"pipe" + // 42
+	"times" + // 43
+	"brk" + // 45
+	"setgid" + // 46
+	"getgid" + // 47
+	"signal" + // 48
+	"geteuid" + // 49
+	"getegid" + // 50
+	"acct" + // 51
+	"umount2" + // 52
+	"ioctl" + // 54
+	"fcntl" + // 55
+	"setpgid" + // 57
+	"umask" + // 60
+	"chroot" + // 61
+	"ustat" + // 62
+	"dup2" + // 63
+	"getppid" + // 64
+	"getpgrp" + // 65
+	"setsid" + // 66
+	"sigaction" + // 67
+	"sgetmask" + // 68
+	"ssetmask" + // 69
+	"setreuid" + // 70
+	"setregid" + // 71
+	"sigsuspend" + // 72
+	"sigpending" + // 73
+	"sethostname" + // 74
+	"setrlimit" + // 75
+	"getrlimit" + // 76
+	"getrusage" + // 77
+	"gettimeofday" + // 78
+	"settimeofday" + // 79
+	"getgroups" + // 80
+	"setgroups" + // 81
+	"symlink" + // 83
+	"oldlstat" + // 84
+	"readlink" + // 85
+	"uselib" + // 86
+	"swapon" + // 87
+	"reboot" + // 88
+	"readdir" + // 89
+	"mmap" + // 90
+	"munmap" + // 91
+	"truncate" + // 92
+	"ftruncate" + // 93
+	"fchmod" + // 94
+	"fchown" + // 95
+	"getpriority" + // 96
+	"setpriority" + // 97
+	"statfs" + // 99
+	"fstatfs" + // 100
+	"socketcall" + // 102
+	"syslog" + // 103
+	"setitimer" + // 104
+	"getitimer" + // 105
+	"stat" + // 106
+	"lstat" + // 107
+	"fstat" + // 108
+	"olduname" + // 109
+	"vhangup" + // 111
+	"wait4" + // 114
+	"swapoff" + // 115
+	"sysinfo" + // 116
+	"ipc" + // 117
+	"fsync" + // 118
+	"sigreturn" + // 119
+	"clone" + // 120
+	"setdomainname" + // 121
+	"uname" + // 122
+	"cacheflush" + // 123
+	"adjtimex" + // 124
+	"mprotect" + // 125
+	"sigprocmask" + // 126
+	"init_module" + // 128
+	"delete_module" + // 129
+	"quotactl" + // 131
+	"getpgid" + // 132
+	"fchdir" + // 133
+	"bdflush" + // 134
+	"sysfs" + // 135
+	"personality" + // 136
+	"setfsuid" + // 138
+	"setfsgid" + // 139
+	"_llseek" + // 140
+	"getdents" + // 141
+	"_newselect" + // 142
+	"flock" + // 143
+	"msync" + // 144
+	"readv" + // 145
+	"writev" + // 146
+	"getsid" + // 147
+	"fdatasync" + // 148
+	"_sysctl" + // 149
+	"mlock" + // 150
+	"munlock" + // 151
+	"mlockall" + // 152
+	"munlockall" + // 153
+	"sched_setparam" + // 154
+	"sched_getparam" + // 155
+	"sched_setscheduler" + // 156
+	"sched_getscheduler" + // 157
+	"sched_yield" + // 158
+	"sched_get_priority_max" + // 159
+	"sched_get_priority_min" + // 160
+	"sched_rr_get_interval" + // 161
+	"nanosleep" + // 162
+	"mremap" + // 163
+	"setresuid" + // 164
+	"getresuid" + // 165
+	"poll" + // 168
+	"nfsservctl" + // 169
+	"setresgid" + // 170
+	"getresgid" + // 171
+	"prctl" + // 172
+	"rt_sigreturn" + // 173
+	"rt_sigaction" + // 174
+	"rt_sigprocmask" + // 175
+	"rt_sigpending" + // 176
+	"rt_sigtimedwait" + // 177
+	"rt_sigqueueinfo" + // 178
+	"rt_sigsuspend" + // 179
+	"pread64" + // 180
+	"pwrite64" + // 181
+	"chown" + // 182
+	"getcwd" + // 183
+	"capget" + // 184
+	"capset" + // 185
+	"sigaltstack" + // 186
+	"sendfile" + // 187
+	"vfork" + // 190
+	"ugetrlimit" + // 191
+	"mmap2" + // 192
+	"truncate64" + // 193
+	"ftruncate64" + // 194
+	"stat64" + // 195
+	"lstat64" + // 196
+	"fstat64" + // 197
+	"lchown32" + // 198
+	"getuid32" + // 199
+	"getgid32" + // 200
+	"geteuid32" + // 201
+	"getegid32" + // 202
+	"setreuid32" + // 203
+	"setregid32" + // 204
+	"getgroups32" + // 205
+	"setgroups32" + // 206
+	"fchown32" + // 207
+	"setresuid32" + // 208
+	"getresuid32" + // 209
+	"setresgid32" + // 210
+	"getresgid32" + // 211
+	"chown32" + // 212
+	"setuid32" + // 213
+	"setgid32" + // 214
+	"setfsuid32" + // 215
+	"setfsgid32" + // 216
+	"pivot_root" + // 217
+	"mincore" + // 218
+	"madvise" + // 219
+	"getdents64" + // 220
+	"fcntl64" + // 221
+	"gettid" + // 224
+	"readahead" + // 225
+	"setxattr" + // 226
+	"lsetxattr" + // 227
+	"fsetxattr" + // 228
+	"getxattr" + // 229
+	"lgetxattr" + // 230
+	"fgetxattr" + // 231
+	"listxattr" + // 232
+	"llistxattr" + // 233
+	"flistxattr" + // 234
+	"removexattr" + // 235
+	"lremovexattr" + // 236
+	"fremovexattr" + // 237
+	"tkill" + // 238
+	"sendfile64" + // 239
+	"futex" + // 240
+	"sched_setaffinity" + // 241
+	"sched_getaffinity" + // 242
+	"io_setup" + // 245
+	"io_destroy" + // 246
+	"io_getevents" + // 247
+	"io_submit" + // 248
+	"io_cancel" + // 249
+	"fadvise64" + // 250
+	"exit_group" + // 252
+	"lookup_dcookie" + // 253
+	"epoll_create" + // 254
+	"epoll_ctl" + // 255
+	"epoll_wait" + // 256
+	"remap_file_pages" + // 257
+	"set_tid_address" + // 258
+	"timer_create" + // 259
+	"timer_settime" + // 260
+	"timer_gettime" + // 261
+	"timer_getoverrun" + // 262
+	"timer_delete" + // 263
+	"clock_settime" + // 264
+	"clock_gettime" + // 265
+	"clock_getres" + // 266
+	"clock_nanosleep" + // 267
+	"statfs64" + // 268
+	"fstatfs64" + // 269
+	"tgkill" + // 270
+	"utimes" + // 271
+	"fadvise64_64" + // 272
+	"mbind" + // 274
+	"get_mempolicy" + // 275
+	"set_mempolicy" + // 276
+	"mq_open" + // 277
+	"mq_unlink" + // 278
+	"mq_timedsend" + // 279
+	"mq_timedreceive" + // 280
+	"mq_notify" + // 281
+	"mq_getsetattr" + // 282
+	"kexec_load" + // 283
+	"waitid" + // 284
+	"add_key" + // 285
+	"request_key" + // 286
+	"keyctl" + // 287
+	"ioprio_set" + // 288
+	"ioprio_get" + // 289
+	"inotify_init" + // 290
+	"inotify_add_watch" + // 291
+	"inotify_rm_watch" + // 292
+	"migrate_pages" + // 294
+	"openat" + // 295
+	"mkdirat" + // 296
+	"mknodat" + // 297
+	"fchownat" + // 298
+	"futimesat" + // 299
+	"fstatat64" + // 300
+	"unlinkat" + // 301
+	"renameat" + // 302
+	"linkat" + // 303
+	"symlinkat" + // 304
+	"readlinkat" + // 305
+	"fchmodat" + // 306
+	"faccessat" + // 307
+	"pselect6" + // 308
+	"ppoll" + // 309
+	"unshare" + // 310
+	"set_robust_list" + // 311
+	"get_robust_list" + // 312
+	"splice" + // 313
+	"sync_file_range" + // 314
+	"tee" + // 315
+	"vmsplice" + // 316
+	"move_pages" + // 317
+	"getcpu" + // 318
+	"epoll_pwait" + // 319
+	"utimensat" + // 320
+	"signalfd" + // 321
+	"timerfd_create" + // 322
+	"eventfd" + // 323
+	"fallocate" + // 324
+	"timerfd_settime" + // 325
+	"timerfd_gettime" + // 326
+	"signalfd4" + // 327
+	"eventfd2" + // 328
+	"epoll_create1" + // 329
+	"dup3" + // 330
+	"pipe2" + // 331
+	"inotify_init1" + // 332
+	"preadv" + // 333
+	"pwritev" + // 334
+	"rt_tgsigqueueinfo" + // 335
+	"perf_event_open" + // 336
+	"fanotify_init" + // 337
+	"fanotify_mark" + // 338
+	"prlimit64" + // 339
+	"socket" + // 340
+	"bind" + // 341
+	"connect" + // 342
+	"listen" + // 343
+	"accept" + // 344
+	"getsockname" + // 345
+	"getpeername" + // 346
+	"socketpair" + // 347
+	"send" + // 348
+	"sendto" + // 349
+	"recv" + // 350
+	"recvfrom" + // 351
+	"shutdown" + // 352
+	"setsockopt" + // 353
+	"getsockopt" + // 354
+	"sendmsg" + // 355
+	"recvmsg" + // 356
+	"recvmmsg" + // 357
+	"accept4" + // 358
+	"name_to_handle_at" + // 359
+	"open_by_handle_at" + // 360
+	"clock_adjtime" + // 361
+	"syncfs" + // 362
+	"sendmmsg" + // 363
+	"setns" + // 364
+	"process_vm_readv" + // 365
+	"process_vm_writev" + // 366
+	"kcmp" + // 367
+	"finit_module" + // 368
+	"sched_getattr" + // 369
+	"sched_setattr" + // 370
+	"renameat2" + // 371
+	"seccomp" + // 372
+	"getrandom" + // 373
+	"memfd_create" + // 374
+	"bpf" + // 375
+	"execveat" + // 376
+	"userfaultfd" + // 377
+	"membarrier" + // 378
+	"mlock2" + // 379
+	"copy_file_range" + // 380
+	"preadv2" + // 381
+	"pwritev2" + // 382
+	"statx" + // 383
+	"pkey_mprotect" + // 384
+	"pkey_alloc" + // 385
+	"pkey_free" + // 386
+	"rseq" + // 387
+	"sync_file_range2" + // 388
+	"semget" + // 393
+	"semctl" + // 394
+	"shmget" + // 395
+	"shmctl" + // 396
+	"shmat" + // 397
+	"shmdt" + // 398
+	"msgget" + // 399
+	"msgsnd" + // 400
+	"msgrcv" + // 401
+	"msgctl" + // 402
+	"clock_gettime64" + // 403
+	"clock_settime64" + // 404
+	"clock_adjtime64" + // 405
+	"clock_getres_time64" + // 406
+	"clock_nanosleep_time64" + // 407
+	"timer_gettime64" + // 408
+	"timer_settime64" + // 409
+	"timerfd_gettime64" + // 410
+	"timerfd_settime64" + // 411
+	"utimensat_time64" + // 412
+	"pselect6_time64" + // 413
+	"ppoll_time64" + // 414
+	"io_pgetevents_time64" + // 416
+	"recvmmsg_time64" + // 417
+	"mq_timedsend_time64" + // 418
+	"mq_timedreceive_time64" + // 419
+	"semtimedop_time64" + // 420
+	"rt_sigtimedwait_time64" + // 421
+	"futex_time64" + // 422
+	"sched_rr_get_interval_time64" + // 423
+	"pidfd_send_signal" + // 424
+	"io_uring_setup" + // 425
+	"io_uring_enter" + // 426
+	"io_uring_register" + // 427
+	"open_tree" + // 428
+	"move_mount" + // 429
+	"fsopen" + // 430
+	"fsconfig" + // 431
+	"fsmount" + // 432
+	"fspick" + // 433
+	"pidfd_open" + // 434
+	"close_range" + // 436
+	"openat2" + // 437
+	"pidfd_getfd" + // 438
+	"faccessat2" + // 439
+	"process_madvise" + // 440
+	"epoll_pwait2" + // 441
+	"mount_setattr" + // 442
+	"quotactl_fd" + // 443
+	"landlock_create_ruleset" + // 444
+	"landlock_add_rule" + // 445
+	"landlock_restrict_self" + // 446
+	"process_mrelease" + // 448
+	"futex_waitv" + // 449
+	"set_mempolicy_home_node" + // 450
+	"cachestat" + // 451
+	"fchmodat2" + // 452
+	"map_shadow_stack" + // 453
+	"futex_wake" + // 454
+	"futex_wait" + // 455
+	"futex_requeue" + // 456
+	"statmount" + // 457
+	"listmount" + // 458
+	"lsm_get_self_attr" + // 459
+	"lsm_set_self_attr" + // 460
+	"lsm_list_modules" + // 461
+	"mseal" + // 462
+	"setxattrat" + // 463
+	"getxattrat" + // 464
+	"listxattrat" + // 465
+	"removexattrat" + // 466
+	"open_tree_attr" + // 467
+	"file_getattr" + // 468
+	"file_setattr" + // 469
+	"listns" + // 470
+	"rseq_slice_yield" // 471
 
 // allNames are the 508 syscall names with a number on at least one ABI, sorted.
 var allNames = [...]string{

@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -199,6 +200,7 @@ func readCSV(path string) (map[string][]sysnum, string, error) {
 			return nil, "", fmt.Errorf("%s: no column %q for %s", path, a.column, a.name)
 		}
 		byNr := map[uint32]string{}
+		seen := map[string]bool{}
 		var list []sysnum
 		for line, row := range rows[1:] {
 			name, v := row[0], row[ci]
@@ -213,7 +215,11 @@ func readCSV(path string) (map[string][]sysnum, string, error) {
 			if other, dup := byNr[nr]; dup {
 				return nil, "", fmt.Errorf("%s: %s and %s share number %d on %s", path, other, name, nr, a.name)
 			}
+			if seen[name] {
+				return nil, "", fmt.Errorf("%s:%d: %s twice on %s", path, line+2, name, a.name)
+			}
 			byNr[nr] = name
+			seen[name] = true
 			list = append(list, sysnum{name, nr})
 		}
 		sort.Slice(list, func(i, j int) bool { return list[i].nr < list[j].nr })
@@ -244,10 +250,7 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 	b.WriteString("}\n\n")
 
 	// Endianness variants (ppc64/ppc64le, mips/mipsel, ...) share a column
-	// and so a table. The tables are slice literals, not arrays that the
-	// Arch values slice with [:]: the compiler lays out a slice literal in
-	// the binary, but a slice of an array is made by package init, at every
-	// start.
+	// and so a table.
 	names := map[string]bool{}
 	done := map[string]bool{}
 	for _, a := range archSpecs {
@@ -262,13 +265,12 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 			}
 		}
 		list := tables[a.name]
-		fmt.Fprintf(&b, "// %s lists the %d syscalls of %s by number.\n", tableVar(a.column), len(list), strings.Join(users, " and "))
-		fmt.Fprintf(&b, "var %s = []Syscall{\n", tableVar(a.column))
 		for _, s := range list {
-			fmt.Fprintf(&b, "\t{%q, %d},\n", s.name, s.nr)
 			names[s.name] = true
 		}
-		b.WriteString("}\n\n")
+		if err := writeTable(&b, tableVar(a.column), strings.Join(users, " and "), list); err != nil {
+			return nil, err
+		}
 	}
 	all := sortedKeys(names)
 	fmt.Fprintf(&b, "// allNames are the %d syscall names with a number on at least one ABI, sorted.\n", len(all))
@@ -282,6 +284,81 @@ func genSyscalls(tables map[string][]sysnum, csvVersion string) ([]byte, error) 
 
 func tableVar(column string) string {
 	return "sys_" + column
+}
+
+// writeTable writes list, sorted by number, as a sysTable constant (see
+// syscalls/table.go for the layout).
+func writeTable(b *bytes.Buffer, name, users string, list []sysnum) error {
+	if len(list) == 0 {
+		return fmt.Errorf("%s: no syscalls", name)
+	}
+	order, err := nameOrder(list)
+	if err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	var nrs, ends, byName []byte
+	end := 0
+	for _, s := range list {
+		nrs = binary.LittleEndian.AppendUint32(nrs, s.nr)
+		end += len(s.name)
+		if end >= 1<<16 {
+			return fmt.Errorf("%s: names too long for uint16 offsets", name)
+		}
+		ends = binary.LittleEndian.AppendUint16(ends, uint16(end))
+	}
+	for _, k := range order {
+		byName = binary.LittleEndian.AppendUint16(byName, uint16(k))
+	}
+	fmt.Fprintf(b, "// %s holds the %d syscalls of %s by number, packed as sysTable describes.\n", name, len(list), users)
+	fmt.Fprintf(b, "const %s sysTable = %s + // count\n", name, hexString(binary.LittleEndian.AppendUint16(nil, uint16(len(list)))))
+	for _, part := range []struct {
+		what string
+		data []byte
+	}{{"numbers", nrs}, {"ends of the names", ends}, {"name order", byName}} {
+		fmt.Fprintf(b, "\t// %s\n", part.what)
+		for data := part.data; len(data) > 0; {
+			line := data[:min(16, len(data))]
+			data = data[len(line):]
+			fmt.Fprintf(b, "\t%s +\n", hexString(line))
+		}
+	}
+	b.WriteString("\t// names\n")
+	for i, s := range list {
+		plus := " +"
+		if i == len(list)-1 {
+			plus = ""
+		}
+		fmt.Fprintf(b, "\t%q%s // %d\n", s.name, plus, s.nr)
+	}
+	b.WriteString("\n")
+	return nil
+}
+
+// hexString returns data as a Go string literal of \x escapes.
+func hexString(data []byte) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, c := range data {
+		fmt.Fprintf(&b, "\\x%02x", c)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// nameOrder returns the indexes of list (a table sorted by number) ordered
+// by name, as Go compares strings, ties (which readCSV rejects) in table
+// order: Arch.Lookup takes the last of equal names, as a map filled in table
+// order would.
+func nameOrder(list []sysnum) ([]int, error) {
+	if len(list) >= 1<<16 {
+		return nil, fmt.Errorf("%d syscalls: too many for uint16 indexes", len(list))
+	}
+	order := make([]int, len(list))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool { return list[order[i]].name < list[order[j]].name })
+	return order, nil
 }
 
 // ---- classes ----
