@@ -47,11 +47,14 @@ func actionProbe(action uint32) *probe {
 	if p := actionProbes[action]; p != nil {
 		return p
 	}
-	name, minKernel := fmt.Sprintf("%#x", action), ""
+	name, minKernel := "", ""
 	for _, a := range actions {
 		if a.ret == action {
 			name, minKernel = a.name, a.minKernel
 		}
+	}
+	if name == "" {
+		name = fmt.Sprintf("%#x", action)
 	}
 	p := &probe{
 		name:      "seccomp action " + name,

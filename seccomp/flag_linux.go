@@ -2,6 +2,7 @@ package seccomp
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -88,12 +89,21 @@ func (f Flag) MinKernel() string {
 	return best
 }
 
-// versionLess compares "major.minor" strings.
+// versionLess compares "major.minor" strings. (Not fmt.Sscanf: its
+// scanner is a cold path that every start of sysgate would fault in.)
 func versionLess(a, b string) bool {
-	var am, an, bm, bn int
-	fmt.Sscanf(a, "%d.%d", &am, &an)
-	fmt.Sscanf(b, "%d.%d", &bm, &bn)
+	am, an := version(a)
+	bm, bn := version(b)
 	return am < bm || am == bm && an < bn
+}
+
+// version splits "major.minor" into numbers; a part that is not a number
+// reads as 0.
+func version(v string) (major, minor int) {
+	maj, min, _ := strings.Cut(v, ".")
+	major, _ = strconv.Atoi(maj)
+	minor, _ = strconv.Atoi(min)
+	return major, minor
 }
 
 // CheckFlags asks the kernel whether it knows every flag of f, without
