@@ -126,7 +126,7 @@ func runAreas(ctx context.Context, o Options, report io.Writer) (*Result, error)
 	if sealing && o.SealFollowExecs {
 		return nil, errors.New("--seal-follow-exec is not available with from: rules: the system mappings are sealed at the start only")
 	}
-	sigs := catchSignals()
+	sigs := takeSignals()
 	defer sigs.stop()
 
 	tr := ptrace.NewTracer()

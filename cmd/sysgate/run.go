@@ -15,6 +15,7 @@ import (
 )
 
 func cmdRun(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	runner.CatchSignals()
 	fs := newFlags("run", stdout)
 	var pf policyFlags
 	pf.register(fs)
