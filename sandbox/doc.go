@@ -45,7 +45,7 @@
 // start of a Go program (on the 2-CPU VM it was measured on, Start took
 // 7.1 ms through the helper and 0.75 ms in process). It locks a new
 // goroutine to its OS thread, sets no_new_privs and installs the filters
-// on that thread only (no TSYNC), and, once Config.Ready has returned,
+// on that thread only (no TSYNC), hands the listener to OnListener, and
 // starts the target with syscall.ForkExec from that same thread (not
 // os/exec: os.StartProcess first asks, once per process, whether pidfds
 // work, by cloning a child). This is correct because of three kernel
@@ -56,9 +56,6 @@
 // goroutine never unlocks its thread, so the runtime ends the thread when
 // the goroutine returns, filters and all; on the main thread, which the
 // runtime never ends, it launches from a second goroutine instead.
-// Meanwhile Start hands the listener to OnListener: the launcher does not
-// wait for that, since a notified clone or execve waits in the kernel
-// until the supervisor OnListener starts receives it.
 //
 // The caveats:
 //

@@ -84,17 +84,8 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 		// process: only the launcher thread gets them.
 		filters[i] = helperFilter{Prog: f.Prog, Flags: uint32(seccomp.Flag(f.Flags) &^ (seccomp.FlagTSync | seccomp.FlagTSyncESRCH))}
 	}
-	// The launcher goes on to the fork as soon as cfg.Ready has returned,
-	// without a hand-off through this goroutine, which meanwhile gives the
-	// listener to OnListener: nothing waits for that but a notified call
-	// of the target, and the serving then begins. (Buffered: neither the
-	// launcher nor the waiting goroutine waits for this one.)
-	installed := make(chan launcherStatus, 1)
-	proceed := make(chan bool, 1)
-	go func() {
-		cfg.ready()
-		proceed <- true
-	}()
+	installed := make(chan launcherStatus)
+	proceed := make(chan bool)
 	go launch(filters, func() (int, error) { return syscall.ForkExec(hc.Path, hc.Args, attr) }, installed, proceed)
 
 	st := <-installed
@@ -104,10 +95,12 @@ func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
 	var listener *os.File
 	handed := false
 	if st.listener >= 0 {
-		// The clone and execve may be notified: they wait for the
-		// supervisor that OnListener starts.
+		// Served (by OnListener) before the launcher goes on, so that the
+		// clone and execve may be notified.
 		listener, handed = gotListener(st.listener, cfg.OnListener)
 	}
+	cfg.ready()
+	proceed <- true
 	st = <-installed
 	if st.err != nil {
 		if listener != nil && !handed {

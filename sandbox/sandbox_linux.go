@@ -79,12 +79,10 @@ type Config struct {
 	// execve (or the helper's last syscalls) to it.
 	Listener bool
 	// OnListener, if set with Listener, is called with the listener as soon
-	// as it arrives, so that a supervisor can serve the helper's last
-	// syscalls and the execve itself: through the helper, before its
-	// execve; in process, while the launch goes on (a notified call waits
-	// in the kernel until it is received). From the call on the file is the
-	// caller's, even if Start then fails; on success it is also
-	// Process.Listener.
+	// as it arrives, before the target's execve, so that a supervisor can
+	// serve the helper's last syscalls and the execve itself. From the call
+	// on the file is the caller's, even if Start then fails; on success it
+	// is also Process.Listener.
 	OnListener func(listener *os.File)
 
 	// Tracer, if set, makes the target a tracee of that tracer's thread:
@@ -131,9 +129,8 @@ type Config struct {
 	InProcess bool
 
 	// Ready, if set, is called by Start after its own preparations and
-	// before the target (or the helper that becomes it) exists, and the
-	// target is not started before it returns (a Start that fails may
-	// return first). A caller gives it a function that waits for
+	// before the target (or the helper that becomes it) exists, and Start
+	// waits for it to return. A caller gives it a function that waits for
 	// set-up it runs in parallel with Start's (catching the signals it
 	// forwards, say) and that must be done before there is a target.
 	Ready func()
