@@ -3,7 +3,7 @@ module github.com/sysgate/sysgate
 go 1.26.8
 
 require (
-	github.com/opencontainers/runtime-spec v1.3.0 // indirect
-	go.yaml.in/yaml/v3 v3.0.6 // indirect
-	golang.org/x/sys v0.49.0 // indirect
+	github.com/opencontainers/runtime-spec v1.3.0
+	go.yaml.in/yaml/v3 v3.0.6
+	golang.org/x/sys v0.49.0
 )
