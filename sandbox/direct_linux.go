@@ -23,21 +23,11 @@ func (cfg *Config) directTrace() bool {
 // starts, and then makes it a seized tracee stopped before its first
 // instruction; see stopSeized.
 func startDirect(cfg *Config, hc *helperConfig) (*Process, error) {
-	// The failures execve would report are reported as the helper reports
-	// them.
-	if err := checkExecutable(hc.Path); err != nil {
-		return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: err}
-	}
-	attr, closeNull, err := inProcessAttr(cfg, hc)
+	attr, closeNull, err := prepareFork(cfg, hc)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+		return nil, err
 	}
 	defer closeNull()
-	// ForkExec passes on every fd without close-on-exec: only fds 0-2 may
-	// reach the target.
-	if err := closeOnExecFrom(3); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
-	}
 	attr.Sys.Ptrace = true
 	options := tracedOptions | cfg.PtraceOptions
 	pid := 0

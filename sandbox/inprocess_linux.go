@@ -62,21 +62,11 @@ func CheckInProcess(cfg *Config) error {
 // process; see "Launching in process" in the package documentation. Start
 // calls it only when launcherAllowed(hc.Filters).
 func startInProcess(cfg *Config, hc *helperConfig) (*Process, error) {
-	// The failures execve would report are reported now, as the helper
-	// does, while nothing restricts the launcher.
-	if err := checkExecutable(hc.Path); err != nil {
-		return nil, &os.PathError{Op: "exec", Path: hc.Path, Err: err}
-	}
-	attr, closeNull, err := inProcessAttr(cfg, hc)
+	attr, closeNull, err := prepareFork(cfg, hc)
 	if err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+		return nil, err
 	}
 	defer closeNull()
-	// ForkExec passes on every fd without close-on-exec, and those the
-	// caller inherited may lack it: only fds 0-2 may reach the target.
-	if err := closeOnExecFrom(3); err != nil {
-		return nil, fmt.Errorf("start %s: %w", cfg.Path, err)
-	}
 
 	filters := make([]helperFilter, len(hc.Filters))
 	for i, f := range hc.Filters {
@@ -177,6 +167,27 @@ func installOnThread(filters []helperFilter) (listener int, err error) {
 		}
 	}
 	return listener, nil
+}
+
+// prepareFork does what a start from a thread of this process does before
+// its ForkExec: it reports the failures execve would report (as the helper
+// does) while nothing restricts the launcher, builds the ForkExec
+// attributes, and marks every fd above 2 close-on-exec, since ForkExec
+// passes on every fd without it and those the caller inherited may lack
+// it. closeNull is for after the fork.
+func prepareFork(cfg *Config, hc *helperConfig) (attr *syscall.ProcAttr, closeNull func(), err error) {
+	if err := checkExecutable(hc.Path); err != nil {
+		return nil, nil, &os.PathError{Op: "exec", Path: hc.Path, Err: err}
+	}
+	attr, closeNull, err = inProcessAttr(cfg, hc)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+	}
+	if err := closeOnExecFrom(3); err != nil {
+		closeNull()
+		return nil, nil, fmt.Errorf("start %s: %w", cfg.Path, err)
+	}
+	return attr, closeNull, nil
 }
 
 // inProcessAttr prepares the target's start so that it makes no syscall
