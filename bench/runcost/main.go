@@ -41,9 +41,10 @@ func main() {
 		}
 		bare, gated = append(bare, a), append(gated, b)
 	}
-	// Two reference points for the start-up: the start of an empty Go
-	// program (what any Go tool pays) and sysgate's own start doing
-	// nothing ("sysgate help").
+	// Three reference points for the start-up: the start of an empty Go
+	// program (what any Go tool pays), the Go launcher floor (what any Go
+	// program with sysgate's libraries pays to start a command and wait)
+	// and sysgate's own start doing nothing ("sysgate help").
 	empty, floor, cleanup := buildReferences()
 	defer cleanup()
 	startCmds := [][]string{
